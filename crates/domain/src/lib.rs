@@ -1,0 +1,17 @@
+//! The shared model of Portcullis: identifiers, entity vocabularies, secrets and passwords.
+//!
+//! Nothing here performs I/O; every other crate depends on this one.
+
+pub mod ids;
+pub mod model;
+pub mod password;
+pub mod secrets;
+
+/// Seconds since the Unix epoch. All timestamps in Portcullis are stored this way: identical in
+/// both SQL dialects, cheap to compare on the token path, and what JWT `iat`/`exp` use anyway.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,216 @@
+//! Vocabularies of the domain model. Each is parsed once at the edge (HTTP, database) into a
+//! type, so the rest of the code never handles an unchecked string.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A value did not parse into one of the domain's vocabularies.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what}: {reason}")]
+pub struct ParseError {
+    pub what: &'static str,
+    pub reason: String,
+}
+
+/// Declares a closed vocabulary stored and transmitted as its snake_case name.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, ParseError> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(ParseError {
+                        what: $what,
+                        reason: format!(
+                            "`{}` is not one of: {}",
+                            other.chars().take(64).collect::<String>(),
+                            [$($text),+].join(", ")
+                        ),
+                    }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+vocabulary!(
+    /// Whether a tenant is for trying things out or for real traffic; production tightens rules
+    /// (MFA for everyone, CA-issued client certificates, https-only JWKS URLs).
+    Environment, "environment" { Sandbox => "sandbox", Production => "production" }
+);
+
+vocabulary!(
+    /// What an organization (entity) is; the kind shows in its id prefix.
+    OrganizationKind, "organization kind" {
+        Vendor => "vendor", Department => "department", Other => "other"
+    }
+);
+
+impl OrganizationKind {
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            OrganizationKind::Vendor => "VN",
+            OrganizationKind::Department => "FD",
+            OrganizationKind::Other => "OR",
+        }
+    }
+}
+
+vocabulary!(
+    /// Who an OAuth client is: a first-party or third-party application, an integration account
+    /// owned by an organization, or the platform's own automation.
+    ClientKind, "client kind" {
+        Application => "application", Integration => "integration", Admin => "admin", Public => "public"
+    }
+);
+
+vocabulary!(
+    /// How a client authenticates at the token endpoint (RFC 6749, 7523, 8705 names).
+    AuthMethod, "auth method" {
+        ClientSecretBasic => "client_secret_basic",
+        ClientSecretPost => "client_secret_post",
+        PrivateKeyJwt => "private_key_jwt",
+        TlsClientAuth => "tls_client_auth",
+        SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+        None => "none",
+    }
+);
+
+impl AuthMethod {
+    /// Methods whose credential is a shared secret that Portcullis issues.
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
+    }
+}
+
+vocabulary!(
+    /// OAuth grant types a client may be allowed.
+    GrantType, "grant type" {
+        ClientCredentials => "client_credentials",
+        Password => "password",
+        RefreshToken => "refresh_token",
+        MfaOtp => "urn:portcullis:params:oauth:grant-type:mfa-otp",
+    }
+);
+
+vocabulary!(
+    /// A person's role within an organization.
+    MembershipRole, "membership role" { Owner => "owner", Admin => "admin", Member => "member" }
+);
+
+vocabulary!(
+    /// Roles a user or client holds over a whole tenant.
+    TenantRole, "tenant role" { TenantAdmin => "tenant_admin", PlatformAdmin => "platform_admin" }
+);
+
+vocabulary!(
+    /// Life cycle of a tenant signing key.
+    KeyState, "key state" { Next => "next", Active => "active", Retired => "retired" }
+);
+
+vocabulary!(
+    /// Life cycle of a department's enrollment with a vendor.
+    EnrollmentStatus, "enrollment status" {
+        Pending => "pending", Active => "active", Refused => "refused", Revoked => "revoked"
+    }
+);
+
+/// A tenant's URL-safe name, `^[a-z0-9-]{3,40}$`; it appears in every tenant URL and issuer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TenantSlug(String);
+
+impl TenantSlug {
+    /// The tenant that administers the platform; it exists from the first start.
+    pub const SYSTEM: &'static str = "system";
+
+    pub fn system() -> Self {
+        TenantSlug(Self::SYSTEM.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for TenantSlug {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let ok_len = (3..=40).contains(&s.len());
+        let ok_chars = s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok_len && ok_chars {
+            Ok(TenantSlug(s.to_owned()))
+        } else {
+            Err(ParseError {
+                what: "tenant slug",
+                reason: "must be 3 to 40 characters of a-z, 0-9 and '-'".to_owned(),
+            })
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TenantSlug {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for TenantSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabularies_round_trip_and_reject_unknowns() {
+        for m in AuthMethod::ALL {
+            assert_eq!(m.as_str().parse::<AuthMethod>().unwrap(), *m);
+        }
+        let err = "basic".parse::<AuthMethod>().unwrap_err();
+        assert!(err.to_string().contains("client_secret_basic"), "{err}");
+        assert_eq!(
+            serde_json::to_string(&GrantType::MfaOtp).unwrap(),
+            format!("\"{}\"", GrantType::MfaOtp.as_str()),
+            "the JSON form is the wire name"
+        );
+    }
+
+    #[test]
+    fn slugs_are_checked() {
+        assert!("acme-health".parse::<TenantSlug>().is_ok());
+        assert!("ab".parse::<TenantSlug>().is_err());
+        assert!("Acme".parse::<TenantSlug>().is_err());
+        assert!("a".repeat(41).parse::<TenantSlug>().is_err());
+        assert!("ok/../x".parse::<TenantSlug>().is_err());
+        assert!(serde_json::from_str::<TenantSlug>("\"UPPER\"").is_err());
+    }
+}

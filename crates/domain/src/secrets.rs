@@ -1,0 +1,195 @@
+//! The master key and everything derived from it: keyed hashes of client and device secrets,
+//! and sealing of private keys at rest.
+//!
+//! Secrets Portcullis issues are 256-bit random values, so a keyed hash (HMAC-SHA-256) is as
+//! strong as a slow password hash while costing microseconds on the token path; the key keeps a
+//! stolen database from being a list of verifiable guesses.
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use openssl::pkey::{PKey, Private};
+use openssl::sign::Signer;
+use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("the master key must be 32 bytes, encoded as base64, base64url or hex")]
+    BadMasterKey,
+    #[error("sealed data is damaged or was sealed under another master key")]
+    Unseal,
+    #[error("cryptographic library failure: {0}")]
+    Crypto(#[from] openssl::error::ErrorStack),
+}
+
+/// Length of every secret Portcullis issues, in bytes (256 bits).
+pub const SECRET_BYTES: usize = 32;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+
+/// The platform's root key. Never leaves memory; only keys derived from it are used.
+pub struct MasterKey {
+    hmac_key: PKey<Private>,
+    seal_key: [u8; 32],
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    /// Derives purpose-bound subkeys so that the hashing key and the sealing key are never the
+    /// same bytes (HKDF-Expand with a single block is exactly this HMAC).
+    pub fn from_bytes(raw: &[u8; 32]) -> Result<Self, SecretError> {
+        let root = PKey::hmac(raw)?;
+        let hmac_key = PKey::hmac(&hmac_sha256(&root, b"portcullis secret-hash v1\x01")?)?;
+        let seal_key = hmac_sha256(&root, b"portcullis seal v1\x01")?;
+        Ok(MasterKey { hmac_key, seal_key })
+    }
+
+    /// Parses the textual form used in configuration and in the key file.
+    pub fn parse(text: &str) -> Result<Self, SecretError> {
+        let text = text.trim();
+        let raw = decode_32(text).ok_or(SecretError::BadMasterKey)?;
+        Self::from_bytes(&raw)
+    }
+
+    /// A new random master key and its textual form (base64url), for the first dev start.
+    pub fn generate() -> Result<(Self, String), SecretError> {
+        let mut raw = [0u8; 32];
+        openssl::rand::rand_bytes(&mut raw)?;
+        Ok((Self::from_bytes(&raw)?, URL_SAFE_NO_PAD.encode(raw)))
+    }
+
+    /// The stored form of a client or device secret.
+    pub fn hash_secret(&self, secret: &str) -> Result<Vec<u8>, SecretError> {
+        Ok(hmac_sha256(&self.hmac_key, secret.as_bytes())?.to_vec())
+    }
+
+    /// Compares in constant time, so the comparison leaks nothing about the stored hash.
+    pub fn verify_secret(&self, secret: &str, stored: &[u8]) -> bool {
+        match hmac_sha256(&self.hmac_key, secret.as_bytes()) {
+            Ok(h) => h.len() == stored.len() && openssl::memcmp::eq(&h, stored),
+            Err(_) => false,
+        }
+    }
+
+    /// AES-256-GCM; the output is `nonce || ciphertext || tag`. `context` is authenticated but
+    /// not stored (e.g. the key id), so sealed data cannot be moved to another row unnoticed.
+    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Vec<u8>, SecretError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        openssl::rand::rand_bytes(&mut nonce)?;
+        let mut tag = [0u8; TAG_LEN];
+        let ct = encrypt_aead(
+            Cipher::aes_256_gcm(),
+            &self.seal_key,
+            Some(&nonce),
+            context,
+            plaintext,
+            &mut tag,
+        )?;
+        let mut out = Vec::with_capacity(NONCE_LEN + ct.len() + TAG_LEN);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        out.extend_from_slice(&tag);
+        Ok(out)
+    }
+
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, SecretError> {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
+            return Err(SecretError::Unseal);
+        }
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
+        decrypt_aead(
+            Cipher::aes_256_gcm(),
+            &self.seal_key,
+            Some(nonce),
+            context,
+            ct,
+            tag,
+        )
+        .map_err(|_| SecretError::Unseal)
+    }
+}
+
+/// A new 256-bit secret in its display form (base64url, 43 characters).
+pub fn generate_secret() -> Result<String, SecretError> {
+    let mut raw = [0u8; SECRET_BYTES];
+    openssl::rand::rand_bytes(&mut raw)?;
+    Ok(URL_SAFE_NO_PAD.encode(raw))
+}
+
+fn hmac_sha256(key: &PKey<Private>, data: &[u8]) -> Result<[u8; 32], openssl::error::ErrorStack> {
+    let mut signer = Signer::new(openssl::hash::MessageDigest::sha256(), key)?;
+    signer.update(data)?;
+    let mut out = [0u8; 32];
+    signer.sign(&mut out)?;
+    Ok(out)
+}
+
+fn decode_32(text: &str) -> Option<[u8; 32]> {
+    let hex = || -> Option<Vec<u8>> {
+        if text.len() != 64 {
+            return None;
+        }
+        (0..64)
+            .step_by(2)
+            .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+            .collect()
+    };
+    let bytes = hex()
+        .or_else(|| URL_SAFE_NO_PAD.decode(text).ok())
+        .or_else(|| URL_SAFE.decode(text).ok())
+        .or_else(|| STANDARD.decode(text).ok())
+        .or_else(|| STANDARD_NO_PAD.decode(text).ok())?;
+    bytes.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> MasterKey {
+        MasterKey::from_bytes(&[7u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn secret_hash_verifies_only_the_right_secret() {
+        let k = key();
+        let s = generate_secret().unwrap();
+        assert_eq!(s.len(), 43);
+        let h = k.hash_secret(&s).unwrap();
+        assert!(k.verify_secret(&s, &h));
+        assert!(!k.verify_secret("wrong", &h));
+        assert!(!k.verify_secret(&s, &h[..31]));
+        let other = MasterKey::from_bytes(&[8u8; 32]).unwrap();
+        assert!(
+            !other.verify_secret(&s, &h),
+            "the hash is keyed by the master key"
+        );
+    }
+
+    #[test]
+    fn seal_round_trips_and_binds_context() {
+        let k = key();
+        let sealed = k.seal(b"private key", b"kid-1").unwrap();
+        assert!(!sealed.windows(11).any(|w| w == b"private key"));
+        assert_eq!(k.open(&sealed, b"kid-1").unwrap(), b"private key");
+        assert!(k.open(&sealed, b"kid-2").is_err());
+        let mut tampered = sealed.clone();
+        tampered[NONCE_LEN] ^= 1;
+        assert!(k.open(&tampered, b"kid-1").is_err());
+        assert!(k.open(&sealed[..10], b"kid-1").is_err());
+    }
+
+    #[test]
+    fn master_key_text_forms() {
+        let (_, text) = MasterKey::generate().unwrap();
+        assert!(MasterKey::parse(&text).is_ok());
+        assert!(MasterKey::parse(&"ab".repeat(32)).is_ok(), "hex");
+        assert!(MasterKey::parse("too-short").is_err());
+        assert!(MasterKey::parse("").is_err());
+    }
+}

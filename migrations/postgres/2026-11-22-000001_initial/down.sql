@@ -1,0 +1,15 @@
+DROP TABLE audit_events;
+DROP TABLE mfa_challenges;
+DROP TABLE revoked_tokens;
+DROP TABLE used_jtis;
+DROP TABLE refresh_tokens;
+DROP TABLE enrollments;
+DROP TABLE trust_anchors;
+DROP TABLE signing_keys;
+DROP TABLE client_secrets;
+DROP TABLE clients;
+DROP TABLE memberships;
+DROP TABLE users;
+DROP TABLE devices;
+DROP TABLE organizations;
+DROP TABLE tenants;
