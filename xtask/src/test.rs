@@ -141,10 +141,8 @@ fn count_line(line: &str, counts: &mut Counts) {
             .parse()
             .ok()
     };
-    if line.starts_with("Summary [") && line.contains(" run: ") {
-        counts.passed += number_before(" passed").unwrap_or(0);
-        counts.failed += number_before(" failed").unwrap_or(0);
-    } else if line.starts_with("test result: ") {
+    let nextest = line.starts_with("Summary [") && line.contains(" run: ");
+    if nextest || line.starts_with("test result: ") {
         counts.passed += number_before(" passed").unwrap_or(0);
         counts.failed += number_before(" failed").unwrap_or(0);
     }

@@ -1,1 +1,1 @@
-
+//! Users, MFA email codes, enrollments and integration accounts: the account API.

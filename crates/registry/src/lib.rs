@@ -1,1 +1,1 @@
-
+//! Tenants, organizations, devices, clients, signing keys and trust anchors: the admin API.

@@ -1,1 +1,53 @@
-fn main() {}
+//! `portcullis` — the server binary.
+
+use std::process::ExitCode;
+
+use portcullis_server::config::Config;
+
+const USAGE: &str = "usage: portcullis [serve | migrate | openapi | --version | --help]
+
+  serve     run the server (default)
+  migrate   apply pending database migrations and exit
+  openapi   print the OpenAPI document
+
+Configuration: PORTCULLIS_* environment variables over an optional portcullis.toml.";
+
+fn main() -> ExitCode {
+    let command = std::env::args().nth(1);
+    let result = match command.as_deref() {
+        None | Some("serve") => serve(),
+        Some("migrate") => Config::load().map_err(|e| e.to_string()).and_then(|c| {
+            portcullis_server::migrate(&c)
+                .map(|n| println!("applied {n} migration(s) to {}", c.database_url))
+                .map_err(|e| e.to_string())
+        }),
+        Some("openapi") => portcullis_server::openapi::spec_json()
+            .map(|s| print!("{s}"))
+            .map_err(|e| e.to_string()),
+        Some("--version" | "-V") => {
+            println!("portcullis {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Some("--help" | "-h" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            // One readable line: multi-line driver messages are folded.
+            let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("portcullis: error: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve() -> Result<(), String> {
+    let config = Config::load().map_err(|e| e.to_string())?;
+    actix_web::rt::System::new()
+        .block_on(portcullis_server::serve(config))
+        .map_err(|e| e.to_string())
+}

@@ -228,10 +228,9 @@ impl Store {
     {
         let writer = self.sqlite_writer.clone();
         self.run(move |conn| {
-            let _guard = match &writer {
-                Some(lock) => Some(lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
-                None => None,
-            };
+            let _guard = writer
+                .as_ref()
+                .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             conn.transaction(f)
         })
         .await

@@ -3,6 +3,9 @@
 //! With `TEST_DATABASE_URL=postgres://…` each [`TestDb`] is a fresh PostgreSQL database created
 //! through that server and dropped afterwards; otherwise it is a SQLite file in a temporary
 //! directory. `cargo xtask test` runs the whole suite once each way.
+//!
+//! Test support only: failing to set up a test database panics, which fails that test.
+#![allow(clippy::expect_used, clippy::panic)]
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};

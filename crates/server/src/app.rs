@@ -1,0 +1,61 @@
+//! The actix application: every crate's routes, the shared middleware and limits.
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App};
+use domain::secrets::MasterKey;
+use store::Store;
+use tokens::http::{body_limits, request_context, BodyLimits};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{openapi, ops};
+
+/// What every worker shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub master_key: Arc<MasterKey>,
+    pub public_url: String,
+    pub limits: BodyLimits,
+    pub spec: Arc<utoipa::openapi::OpenApi>,
+}
+
+impl AppState {
+    pub fn new(store: Store, master_key: MasterKey, public_url: String) -> Self {
+        AppState {
+            store,
+            master_key: Arc::new(master_key),
+            public_url,
+            limits: BodyLimits::default(),
+            spec: Arc::new(openapi::spec()),
+        }
+    }
+}
+
+pub fn build(
+    state: &AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (json, form, payload) = body_limits(state.limits);
+    App::new()
+        .app_data(web::Data::new(state.store.clone()))
+        .app_data(web::Data::from(state.master_key.clone()))
+        .app_data(json)
+        .app_data(form)
+        .app_data(payload)
+        .wrap(from_fn(request_context))
+        .service(ops::healthz)
+        .service(ops::readyz)
+        .service(web::redirect("/swagger-ui", "/swagger-ui/"))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", (*state.spec).clone()))
+}

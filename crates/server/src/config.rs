@@ -1,0 +1,385 @@
+//! Configuration: `PORTCULLIS_*` environment variables over an optional `portcullis.toml`
+//! (or the file named by `PORTCULLIS_CONFIG`), validated into [`Config`] before anything starts.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use domain::secrets::MasterKey;
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+use store::DatabaseUrl;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("PORTCULLIS_DATABASE_URL: {0}")]
+    DatabaseUrl(#[from] store::DatabaseUrlError),
+    #[error("PORTCULLIS_BIND `{0}` is not a host:port address")]
+    Bind(String),
+    #[error(
+        "PORTCULLIS_PUBLIC_URL `{0}` must be an http:// or https:// URL without a trailing slash"
+    )]
+    PublicUrl(String),
+    #[error("master key: {0}")]
+    MasterKey(String),
+    #[error(
+        "PORTCULLIS_ENV=production requires PORTCULLIS_MASTER_KEY or PORTCULLIS_MASTER_KEY_FILE"
+    )]
+    MasterKeyRequired,
+}
+
+/// Raw settings as written by the operator; see [`Config`] for their meaning.
+#[derive(Debug, Deserialize)]
+struct Raw {
+    env: Option<String>,
+    bind: Option<String>,
+    public_url: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    master_key: Option<String>,
+    master_key_file: Option<PathBuf>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    bootstrap_admin_email: Option<String>,
+    bootstrap_admin_password: Option<String>,
+    bootstrap_client_secret: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+    log_format: Option<String>,
+    workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub mode: RunMode,
+    pub bind: SocketAddr,
+    /// Base of every issuer and endpoint URL (`{public_url}/t/{tenant}`).
+    pub public_url: String,
+    pub database_url: DatabaseUrl,
+    pub data_dir: PathBuf,
+    pub master_key: MasterKeySource,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub bootstrap: BootstrapConfig,
+    pub tls: Option<TlsFiles>,
+    pub log_format: LogFormat,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub enum MasterKeySource {
+    Value(String),
+    File(PathBuf),
+    /// Development only: `data/master.key`, created on first start.
+    DevFile(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+}
+
+pub struct BootstrapConfig {
+    pub admin_email: String,
+    pub admin_password: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// Hides the secrets it holds.
+impl std::fmt::Debug for BootstrapConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapConfig")
+            .field("admin_email", &self.admin_email)
+            .finish_non_exhaustive()
+    }
+}
+
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const DEFAULT_DATABASE_URL: &str = "sqlite://data/portcullis.db";
+
+impl Config {
+    /// Reads the file (if any) and the environment.
+    pub fn load() -> Result<Config, ConfigError> {
+        let file = std::env::var_os("PORTCULLIS_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("portcullis.toml"));
+        if std::env::var_os("PORTCULLIS_CONFIG").is_some() && !file.is_file() {
+            return Err(ConfigError::Invalid(format!(
+                "config file {} not found",
+                file.display()
+            )));
+        }
+        let raw: Raw = Figment::new()
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("PORTCULLIS_").ignore(&["config"]))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: Raw) -> Result<Config, ConfigError> {
+        let mode = match raw.env.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("dev") | Some("development") => RunMode::Development,
+            Some("prod") | Some("production") => RunMode::Production,
+            Some(other) => {
+                return Err(ConfigError::Invalid(format!(
+                    "PORTCULLIS_ENV `{other}` must be `development` or `production`"
+                )))
+            }
+        };
+        let bind_text = raw.bind.unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind = bind_text
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .ok_or_else(|| ConfigError::Bind(bind_text.clone()))?;
+        let scheme = if raw.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let public_url = raw
+            .public_url
+            .unwrap_or_else(|| format!("{scheme}://{bind}"));
+        let ok_url = (public_url.starts_with("http://") || public_url.starts_with("https://"))
+            && !public_url.ends_with('/');
+        if !ok_url {
+            return Err(ConfigError::PublicUrl(public_url));
+        }
+        let database_url: DatabaseUrl = raw
+            .database_url
+            .as_deref()
+            .unwrap_or(DEFAULT_DATABASE_URL)
+            .parse()?;
+        let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let master_key = match (raw.master_key, raw.master_key_file) {
+            (Some(v), _) => MasterKeySource::Value(v),
+            (None, Some(f)) => MasterKeySource::File(f),
+            (None, None) if mode == RunMode::Production => {
+                return Err(ConfigError::MasterKeyRequired)
+            }
+            (None, None) => MasterKeySource::DevFile(data_dir.join("master.key")),
+        };
+        let tls = match (raw.tls_cert, raw.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert,
+                key,
+                client_ca: raw.tls_client_ca,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "PORTCULLIS_TLS_CERT and PORTCULLIS_TLS_KEY go together".to_owned(),
+                ))
+            }
+        };
+        let log_format = match raw.log_format.as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") | Some("text") => LogFormat::Pretty,
+            Some(other) => {
+                return Err(ConfigError::Invalid(format!(
+                    "PORTCULLIS_LOG_FORMAT `{other}` must be `json` or `pretty`"
+                )))
+            }
+        };
+        Ok(Config {
+            mode,
+            bind,
+            public_url,
+            database_url,
+            data_dir,
+            master_key,
+            smtp_url: raw.smtp_url,
+            mail_from: raw
+                .mail_from
+                .unwrap_or_else(|| "Portcullis <no-reply@localhost>".to_owned()),
+            bootstrap: BootstrapConfig {
+                admin_email: raw
+                    .bootstrap_admin_email
+                    .unwrap_or_else(|| "admin@localhost".to_owned()),
+                admin_password: raw.bootstrap_admin_password,
+                client_secret: raw.bootstrap_client_secret,
+            },
+            tls,
+            log_format,
+            workers: raw.workers,
+        })
+    }
+}
+
+impl MasterKeySource {
+    /// Loads the key; in development creates `data/master.key` (mode 0600) when it is missing.
+    /// Returns the key and whether it was just created.
+    pub fn load(&self) -> Result<(MasterKey, bool), ConfigError> {
+        let bad = |what: String| ConfigError::MasterKey(what);
+        match self {
+            MasterKeySource::Value(v) => MasterKey::parse(v)
+                .map(|k| (k, false))
+                .map_err(|e| bad(format!("PORTCULLIS_MASTER_KEY: {e}"))),
+            MasterKeySource::File(path) => read_key_file(path).map(|k| (k, false)),
+            MasterKeySource::DevFile(path) if path.exists() => {
+                read_key_file(path).map(|k| (k, false))
+            }
+            MasterKeySource::DevFile(path) => {
+                let (key, text) = MasterKey::generate().map_err(|e| bad(e.to_string()))?;
+                write_private_file(path, text.as_bytes())
+                    .map_err(|e| bad(format!("cannot create {}: {e}", path.display())))?;
+                Ok((key, true))
+            }
+        }
+    }
+}
+
+fn read_key_file(path: &Path) -> Result<MasterKey, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::MasterKey(format!("cannot read {}: {e}", path.display())))?;
+    MasterKey::parse(&text).map_err(|e| ConfigError::MasterKey(format!("{}: {e}", path.display())))
+}
+
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> Raw {
+        Raw {
+            env: None,
+            bind: None,
+            public_url: None,
+            database_url: None,
+            data_dir: None,
+            master_key: None,
+            master_key_file: None,
+            smtp_url: None,
+            mail_from: None,
+            bootstrap_admin_email: None,
+            bootstrap_admin_password: None,
+            bootstrap_client_secret: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            log_format: None,
+            workers: None,
+        }
+    }
+
+    #[test]
+    fn defaults_are_a_local_dev_server() {
+        let c = Config::from_raw(raw()).unwrap();
+        assert_eq!(c.mode, RunMode::Development);
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.database_url, DatabaseUrl::sqlite("data/portcullis.db"));
+        assert!(matches!(c.master_key, MasterKeySource::DevFile(_)));
+    }
+
+    #[test]
+    fn production_needs_a_master_key() {
+        let r = Raw {
+            env: Some("production".into()),
+            ..raw()
+        };
+        assert!(matches!(
+            Config::from_raw(r),
+            Err(ConfigError::MasterKeyRequired)
+        ));
+        let r = Raw {
+            env: Some("production".into()),
+            master_key_file: Some("/k".into()),
+            ..raw()
+        };
+        assert_eq!(Config::from_raw(r).unwrap().mode, RunMode::Production);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let r = Raw {
+            database_url: Some("mysql://x".into()),
+            ..raw()
+        };
+        assert!(Config::from_raw(r)
+            .unwrap_err()
+            .to_string()
+            .contains("PORTCULLIS_DATABASE_URL"));
+        let r = Raw {
+            bind: Some("nonsense".into()),
+            ..raw()
+        };
+        assert!(Config::from_raw(r)
+            .unwrap_err()
+            .to_string()
+            .contains("PORTCULLIS_BIND"));
+        let r = Raw {
+            public_url: Some("https://x/".into()),
+            ..raw()
+        };
+        assert!(Config::from_raw(r).is_err());
+        let r = Raw {
+            env: Some("staging".into()),
+            ..raw()
+        };
+        assert!(Config::from_raw(r).is_err());
+        let r = Raw {
+            tls_cert: Some("c".into()),
+            ..raw()
+        };
+        assert!(Config::from_raw(r).is_err());
+    }
+
+    #[test]
+    fn dev_master_key_is_created_private_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/master.key");
+        let src = MasterKeySource::DevFile(path.clone());
+        let (k1, created) = src.load().unwrap();
+        assert!(created);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let (k2, created) = src.load().unwrap();
+        assert!(!created);
+        let h = k1.hash_secret("s").unwrap();
+        assert!(k2.verify_secret("s", &h), "the same key is read back");
+    }
+
+    #[test]
+    fn unreadable_key_file_is_an_error() {
+        let src = MasterKeySource::File("/nonexistent/master.key".into());
+        let err = src.load().unwrap_err().to_string();
+        assert!(err.contains("cannot read /nonexistent/master.key"), "{err}");
+    }
+}

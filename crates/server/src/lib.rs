@@ -1,0 +1,129 @@
+//! The Portcullis server: configuration, wiring of every crate, start-up and the CLI commands.
+
+pub mod app;
+pub mod bootstrap;
+pub mod config;
+pub mod openapi;
+pub mod ops;
+pub mod telemetry;
+
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use store::{PoolOptions, Store, StoreError};
+
+use crate::app::AppState;
+use crate::config::{Config, ConfigError};
+
+/// Why the server did not start; each is printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("database {url}: {source}")]
+    Store { url: String, source: StoreError },
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::BootstrapError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the database (running migrations), returning the store.
+pub fn open_store(config: &Config) -> Result<Store, StartupError> {
+    let url = &config.database_url;
+    Store::open(url, PoolOptions::for_backend(url.backend())).map_err(|source| {
+        StartupError::Store {
+            url: url.to_string(),
+            source,
+        }
+    })
+}
+
+/// `portcullis migrate`: applies pending migrations and reports how many ran.
+pub fn migrate(config: &Config) -> Result<usize, StartupError> {
+    let url = &config.database_url;
+    let wrap = |source| StartupError::Store {
+        url: url.to_string(),
+        source,
+    };
+    let mut conn = store::establish(url).map_err(|e| wrap(e.into()))?;
+    store::migrate(&mut conn).map_err(wrap)
+}
+
+/// `portcullis serve`: everything from configuration to graceful shutdown on SIGTERM/SIGINT.
+pub async fn serve(config: Config) -> Result<(), StartupError> {
+    telemetry::init(config.log_format);
+    let (master_key, created) = config.master_key.load()?;
+    if created {
+        tracing::warn!(path = %config.data_dir.join("master.key").display(),
+            "generated a new master key for development; back it up, it seals all keys and secrets");
+    }
+    let store = open_store(&config)?;
+    let state = AppState::new(store, master_key, config.public_url.clone());
+    let factory_state = state.clone();
+    let mut server = HttpServer::new(move || app::build(&factory_state))
+        .shutdown_timeout(30)
+        .client_request_timeout(Duration::from_secs(10))
+        .bind(config.bind)
+        .map_err(|source| StartupError::Bind {
+            addr: config.bind.to_string(),
+            source,
+        })?;
+    if let Some(n) = config.workers {
+        server = server.workers(n);
+    }
+    // After binding, so that a start that cannot serve creates nothing.
+    if let Some(b) = bootstrap::run(
+        &state.store,
+        &state.master_key,
+        &config.bootstrap,
+        config.mode,
+    )
+    .await?
+    {
+        tracing::info!(admin = %b.admin_email, "bootstrapped the system tenant");
+        print_bootstrap_banner(&b);
+    }
+    tracing::info!(bind = %config.bind, public_url = %config.public_url, "listening");
+    eprintln!(
+        "Portcullis listening on {} — Swagger UI: {}/swagger-ui/",
+        config.bind, config.public_url
+    );
+    server.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Generated credentials go to the terminal once, never to the log.
+fn print_bootstrap_banner(b: &bootstrap::Bootstrapped) {
+    let mut lines = vec!["First start: created the `system` tenant.".to_owned()];
+    match &b.generated_password {
+        Some(p) => lines.push(format!(
+            "  platform admin   {}  password: {p}",
+            b.admin_email
+        )),
+        None => lines.push(format!(
+            "  platform admin   {}  (password from configuration)",
+            b.admin_email
+        )),
+    }
+    match &b.generated_client_secret {
+        Some(s) => lines.push(format!(
+            "  admin client     id: {}  secret: {s}",
+            bootstrap::ADMIN_CLIENT_ID
+        )),
+        None => lines.push(format!(
+            "  admin client     id: {}  (secret from configuration)",
+            bootstrap::ADMIN_CLIENT_ID
+        )),
+    }
+    if b.generated_password.is_some() || b.generated_client_secret.is_some() {
+        lines.push("  These are shown once and stored only as hashes: keep them now.".to_owned());
+    }
+    eprintln!("{}", lines.join("\n"));
+}

@@ -1,0 +1,42 @@
+//! Operational endpoints for orchestrators and people.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use store::Store;
+use tokens::http::ApiError;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when the check passed.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Liveness: the process is up and serving HTTP.
+#[utoipa::path(
+    tag = "Operations",
+    responses((status = 200, description = "The process is up", body = Health))
+)]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// Readiness: the database answers. Load balancers should route traffic only while this is 200.
+#[utoipa::path(
+    tag = "Operations",
+    responses(
+        (status = 200, description = "The database answers", body = Health),
+        (status = 503, description = "The database does not answer", body = tokens::http::Problem,
+         content_type = "application/problem+json")
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    store
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(Health { status: "ok" }))
+}

@@ -1,0 +1,190 @@
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::request_id::current_request_id;
+
+/// An RFC 9457 problem document, the body of every admin and account API error.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:portcullis:problem:validation",
+    "title": "Invalid request",
+    "status": 422,
+    "detail": "1 field is invalid; correct it and retry",
+    "request_id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b",
+    "errors": [{"field": "slug", "message": "must be 3 to 40 characters of a-z, 0-9 and '-'"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem; stable, for programs to branch on.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short human summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this occurrence, and what to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request id (also in the `X-Request-Id` header); quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// One entry per invalid field, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field, as a JSON path below the request body (`memberships[0].role`).
+    pub field: String,
+    pub message: String,
+}
+
+/// Every way an admin or account API request can fail; mapped to HTTP only here.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{} invalid field(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// Details go to the log, never to the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => ("bad-request", "Bad request"),
+            ApiError::Validation(_) => ("validation", "Invalid request"),
+            ApiError::Unauthorized => ("unauthorized", "Authentication required"),
+            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
+            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Validation(errors) => {
+                format!("{} field(s) invalid; correct them and retry", errors.len())
+            }
+            ApiError::Unauthorized => {
+                "send a valid access token as `Authorization: Bearer <token>`".to_owned()
+            }
+            ApiError::Unavailable(_) => "a backing service is unavailable; retry later".to_owned(),
+            ApiError::Internal(_) => {
+                "an unexpected error occurred; report the request id to the operator".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// The problem for a bare status (an unknown route, a wrong method), with no error value.
+    pub fn problem_for_status(status: StatusCode) -> Problem {
+        let reason = status.canonical_reason().unwrap_or("Error");
+        let detail = match status {
+            StatusCode::NOT_FOUND => "no resource at this URL; see /openapi.json for the API",
+            StatusCode::METHOD_NOT_ALLOWED => "this URL does not accept this method",
+            _ => reason,
+        };
+        Problem {
+            kind: format!(
+                "urn:portcullis:problem:{}",
+                reason.to_lowercase().replace(' ', "-")
+            ),
+            title: reason.to_owned(),
+            status: status.as_u16(),
+            detail: Some(detail.to_owned()),
+            request_id: current_request_id(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+pub(crate) fn problem_response(problem: &Problem) -> HttpResponse {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    HttpResponse::build(status)
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .body(body)
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
+            ApiError::Unavailable(cause) => tracing::warn!(%cause, "backing service unavailable"),
+            _ => {}
+        }
+        let (slug, title) = self.slug_and_title();
+        let problem = Problem {
+            kind: format!("urn:portcullis:problem:{slug}"),
+            title: title.to_owned(),
+            status: self.status_code().as_u16(),
+            detail: Some(self.detail()),
+            request_id: current_request_id(),
+            errors: match self {
+                ApiError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        };
+        let mut response = problem_response(&problem);
+        if matches!(self, ApiError::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::NotFound => ApiError::NotFound("resource".to_owned()),
+            store::StoreError::Conflict { .. } => {
+                ApiError::Conflict("a resource with the same unique value exists".to_owned())
+            }
+            e if e.is_unavailable() => ApiError::Unavailable(e.to_string()),
+            e => ApiError::Internal(e.to_string()),
+        }
+    }
+}

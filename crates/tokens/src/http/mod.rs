@@ -1,0 +1,9 @@
+//! HTTP plumbing shared by every API: errors as RFC 9457 problems, request ids, body limits.
+
+mod error;
+mod limits;
+mod request_id;
+
+pub use error::{ApiError, FieldError, Problem};
+pub use limits::{body_limits, BodyLimits};
+pub use request_id::{current_request_id, request_context, REQUEST_ID_HEADER};
