@@ -9,6 +9,7 @@ use actix_web::{web, App};
 use domain::secrets::MasterKey;
 use store::Store;
 use tokens::http::{body_limits, request_context, BodyLimits};
+use tokens::TokenService;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{openapi, ops};
@@ -21,16 +22,24 @@ pub struct AppState {
     pub public_url: String,
     pub limits: BodyLimits,
     pub spec: Arc<utoipa::openapi::OpenApi>,
+    pub tokens: web::Data<TokenService>,
 }
 
 impl AppState {
     pub fn new(store: Store, master_key: MasterKey, public_url: String) -> Self {
+        let master_key = Arc::new(master_key);
+        let tokens = web::Data::new(TokenService::new(
+            store.clone(),
+            master_key.clone(),
+            public_url.clone(),
+        ));
         AppState {
             store,
-            master_key: Arc::new(master_key),
+            master_key,
             public_url,
             limits: BodyLimits::default(),
             spec: Arc::new(openapi::spec()),
+            tokens,
         }
     }
 }
@@ -50,12 +59,14 @@ pub fn build(
     App::new()
         .app_data(web::Data::new(state.store.clone()))
         .app_data(web::Data::from(state.master_key.clone()))
+        .app_data(state.tokens.clone())
         .app_data(json)
         .app_data(form)
         .app_data(payload)
         .wrap(from_fn(request_context))
         .service(ops::healthz)
         .service(ops::readyz)
+        .configure(tokens::configure)
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", (*state.spec).clone()))
 }

@@ -1,10 +1,13 @@
-//! First start on an empty database: the `system` tenant, the platform admin and the `admin`
-//! automation client. Later starts find the `system` tenant and create nothing.
+//! First start on an empty database: the `system` tenant with its signing keys, the platform
+//! admin and the `admin` automation client. Later starts find the `system` tenant and create nothing.
 
-use domain::model::{AuthMethod, ClientKind, Environment, GrantType, TenantRole, TenantSlug};
+use domain::model::{
+    AuthMethod, ClientKind, Environment, GrantType, KeyState, TenantRole, TenantSlug,
+};
 use domain::secrets::{generate_secret, MasterKey};
 use domain::{ids, now_unix, password};
 use store::repo::clients::{self, ClientRow, ClientSecretRow};
+use store::repo::signing_keys;
 use store::repo::tenants::{self, TenantRow};
 use store::repo::users::{self, UserRow};
 use store::{Store, StoreError};
@@ -122,10 +125,18 @@ pub async fn run(
         created_at: now,
         expires_at: None,
     };
+    let keys = tokens::keys::SigningAlg::ALL
+        .iter()
+        .map(|alg| tokens::keys::generate(&tenant.id, *alg, KeyState::Active, master_key))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| crypto(&e))?;
     let admin_email = user.email.clone();
     let created = store
         .transaction(move |c| {
             tenants::insert(c, &tenant)?;
+            for k in &keys {
+                signing_keys::insert(c, k)?;
+            }
             users::insert(c, &user)?;
             clients::insert(c, &client)?;
             clients::insert_secret(c, &secret_row)

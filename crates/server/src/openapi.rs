@@ -1,6 +1,7 @@
 //! The OpenAPI document: this crate's operations plus each API crate's part.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,13 +14,48 @@ use utoipa::OpenApi;
     ),
     paths(crate::ops::healthz, crate::ops::readyz),
     components(schemas(tokens::http::Problem, tokens::http::FieldError)),
-    tags((name = "Operations", description = "Health and readiness probes for orchestrators."))
+    tags((name = "Operations", description = "Health and readiness probes for orchestrators.")),
+    modifiers(&SecuritySchemes)
 )]
 struct ServerApi;
 
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from `POST /t/{tenant}/oauth2/token` (for the admin \
+                         API: the `admin` client of the `system` tenant).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_secret_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "client_id and client_secret as HTTP Basic credentials.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
 /// The whole spec, as served at `/openapi.json` and committed as `openapi/openapi.json`.
 pub fn spec() -> utoipa::openapi::OpenApi {
-    ServerApi::openapi()
+    let mut api = ServerApi::openapi();
+    api.merge(tokens::TokensApi::openapi());
+    api
 }
 
 /// The committed form: pretty JSON with a final newline.

@@ -226,14 +226,32 @@ impl Store {
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let writer = self.sqlite_writer.clone();
-        self.run(move |conn| {
-            let _guard = writer
-                .as_ref()
-                .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            conn.transaction(f)
-        })
-        .await
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.transaction_blocking(f))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Blocking variant of [`Store::transaction`], for threads of our own (never async workers).
+    pub fn transaction_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    {
+        let mut conn = self.pool.get()?;
+        let _guard = self
+            .sqlite_writer
+            .as_ref()
+            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        (*conn).transaction(f)
+    }
+
+    /// Blocking variant of [`Store::run`], for threads of our own (never async workers).
+    pub fn run_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
     }
 
     /// Whether the database answers a trivial query.

@@ -2,4 +2,63 @@
 //! every API crate shares (problem responses, request ids, body limits), kept here because this
 //! is the lowest crate all of them depend on.
 
+pub mod client_auth;
+pub mod endpoints;
+pub mod error;
+pub mod form;
+pub mod guard;
 pub mod http;
+mod jwks_fetch;
+pub mod jws;
+pub mod keys;
+mod maintenance;
+pub mod mint;
+pub mod service;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+pub use guard::Bearer;
+pub use service::TokenService;
+
+/// Registers the OAuth endpoints of every tenant.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use endpoints::{discovery, introspect, token, whoami};
+    cfg.route("/t/{tenant}/oauth2/token", web::post().to(token::token))
+        .route(
+            "/t/{tenant}/oauth2/introspect",
+            web::post().to(introspect::introspect),
+        )
+        .route(
+            "/t/{tenant}/oauth2/revoke",
+            web::post().to(introspect::revoke),
+        )
+        .route("/t/{tenant}/oauth2/jwks", web::get().to(discovery::jwks))
+        .route(
+            "/t/{tenant}/.well-known/openid-configuration",
+            web::get().to(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server/t/{tenant}",
+            web::get().to(discovery::authorization_server),
+        )
+        .route("/t/{tenant}/whoami", web::get().to(whoami::whoami));
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        endpoints::token::token,
+        endpoints::introspect::introspect,
+        endpoints::introspect::revoke,
+        endpoints::discovery::jwks,
+        endpoints::discovery::openid_configuration,
+        endpoints::discovery::authorization_server,
+        endpoints::whoami::whoami,
+    ),
+    components(schemas(error::OAuthErrorBody, error::OAuthErrorCode)),
+    tags((name = "OAuth", description = "Token issuance, introspection, revocation, keys and \
+        discovery, per tenant. Get an admin token: `curl -u admin:$SECRET -d \
+        grant_type=client_credentials http://127.0.0.1:8080/t/system/oauth2/token`."))
+)]
+pub struct TokensApi;

@@ -34,3 +34,11 @@ pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> Result<Option<Tenant
 pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(tenants::table.count().get_result(conn)?)
 }
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TenantRow>, StoreError> {
+    Ok(tenants::table
+        .find(id)
+        .select(TenantRow::as_select())
+        .first(conn)
+        .optional()?)
+}

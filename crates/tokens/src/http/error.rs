@@ -51,6 +51,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("authentication required")]
     Unauthorized,
+    /// RFC 6750 `invalid_token`: the reason is safe to show (expired, revoked, ...).
+    #[error("{0}")]
+    InvalidToken(String),
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::BadRequest(_) => ("bad-request", "Bad request"),
             ApiError::Validation(_) => ("validation", "Invalid request"),
             ApiError::Unauthorized => ("unauthorized", "Authentication required"),
+            ApiError::InvalidToken(_) => ("invalid-token", "Invalid access token"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
@@ -91,6 +95,7 @@ impl ApiError {
             ApiError::Unauthorized => {
                 "send a valid access token as `Authorization: Bearer <token>`".to_owned()
             }
+            ApiError::InvalidToken(why) => format!("{why}; obtain a new token and retry"),
             ApiError::Unavailable(_) => "a backing service is unavailable; retry later".to_owned(),
             ApiError::Internal(_) => {
                 "an unexpected error occurred; report the request id to the operator".to_owned()
@@ -138,7 +143,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -167,10 +172,17 @@ impl ResponseError for ApiError {
             },
         };
         let mut response = problem_response(&problem);
-        if matches!(self, ApiError::Unauthorized) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        let challenge = match self {
+            ApiError::Unauthorized => Some(HeaderValue::from_static("Bearer")),
+            ApiError::InvalidToken(why) => HeaderValue::from_str(&format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                why.replace(['"', '\\'], "")
+            ))
+            .ok(),
+            _ => None,
+        };
+        if let Some(c) = challenge {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, c);
         }
         response
     }

@@ -1,0 +1,325 @@
+//! Client authentication at the token, introspection and revocation endpoints:
+//! `client_secret_basic`, `client_secret_post` (RFC 6749 §2.3.1) and `private_key_jwt`
+//! (RFC 7523 §2.2 and §3, RFC 7521 §4.2).
+
+use std::sync::Arc;
+
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::HttpRequest;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use domain::model::AuthMethod;
+use domain::now_unix;
+use josekit::jwk::Jwk;
+use josekit::jws::{self, JwsVerifier};
+use serde::Deserialize;
+
+use crate::error::OAuthError;
+use crate::form::{printable, Form};
+use crate::jws::Jws;
+use crate::service::{Client, Tenant, TokenService};
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Signature algorithms accepted for client assertions: asymmetric only, never `none` or HS*.
+pub const ASSERTION_ALGS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+/// Clock skew tolerated on `iat`, `nbf` and `exp`.
+pub const SKEW_SECS: i64 = 60;
+/// Longest an assertion may live (`exp` after `iat` or now).
+pub const MAX_ASSERTION_LIFETIME: i64 = 300;
+
+pub struct Authenticated {
+    pub client: Arc<Client>,
+    pub method: AuthMethod,
+}
+
+pub async fn authenticate(
+    svc: &TokenService,
+    tenant: &Tenant,
+    req: &HttpRequest,
+    form: &Form,
+) -> Result<Authenticated, OAuthError> {
+    let basic = basic_credentials(req)?;
+    let assertion_type = form.get("client_assertion_type");
+    let assertion = form.get("client_assertion");
+    let form_secret = form.get("client_secret");
+    let form_id = form.get("client_id");
+    let used = [
+        basic.is_some(),
+        assertion.is_some() || assertion_type.is_some(),
+        form_secret.is_some(),
+    ];
+    if used.iter().filter(|u| **u).count() > 1 {
+        return Err(OAuthError::invalid_request(
+            "use exactly one client authentication method",
+        ));
+    }
+    if let Some((id, secret)) = basic {
+        if form_id.is_some_and(|f| f != id) {
+            return Err(OAuthError::invalid_request(
+                "client_id in the body differs from the one in the Authorization header",
+            ));
+        }
+        return by_secret(svc, tenant, &id, &secret, AuthMethod::ClientSecretBasic)
+            .await
+            .map_err(|e| e.with_basic_challenge(true));
+    }
+    if assertion_type.is_some() || assertion.is_some() {
+        if assertion_type != Some(JWT_BEARER) {
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion_type must be {JWT_BEARER}"
+            )));
+        }
+        let assertion = form.require("client_assertion")?;
+        return by_assertion(svc, tenant, assertion, form_id).await;
+    }
+    if let Some(secret) = form_secret {
+        let id = form.require("client_id")?;
+        return by_secret(svc, tenant, id, secret, AuthMethod::ClientSecretPost).await;
+    }
+    Err(OAuthError::invalid_client(
+        "client authentication required: HTTP Basic, client_secret_post or private_key_jwt",
+    ))
+}
+
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, if present.
+fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = req.headers().get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || {
+        OAuthError::invalid_client("malformed HTTP Basic credentials").with_basic_challenge(true)
+    };
+    let value = value.to_str().map_err(|_| bad())?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Err(bad());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_request(
+            "the token endpoint takes client credentials as HTTP Basic, not another scheme",
+        ));
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| -> String {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((unescape(id), unescape(secret))))
+}
+
+const SECRET_FAILED: &str = "client authentication failed";
+
+async fn by_secret(
+    svc: &TokenService,
+    tenant: &Tenant,
+    client_id: &str,
+    secret: &str,
+    method: AuthMethod,
+) -> Result<Authenticated, OAuthError> {
+    let client = svc.client(&tenant.id, client_id).await?;
+    let Some(client) = client.filter(|c| !c.disabled) else {
+        // Same work as a real check, so timing does not tell which client ids exist.
+        let _ = svc.master_key.hash_secret(secret);
+        return Err(OAuthError::invalid_client(SECRET_FAILED));
+    };
+    if !client.auth_method.uses_secret() {
+        let _ = svc.master_key.hash_secret(secret);
+        return Err(OAuthError::invalid_client(format!(
+            "client is registered for {}, not a client secret",
+            client.auth_method
+        )));
+    }
+    let now = now_unix();
+    let ok = client
+        .secrets
+        .iter()
+        .filter(|(_, exp)| exp.is_none_or(|e| e > now))
+        .any(|(hash, _)| svc.master_key.verify_secret(secret, hash));
+    if !ok {
+        return Err(OAuthError::invalid_client(SECRET_FAILED));
+    }
+    Ok(Authenticated { client, method })
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    iss: Option<String>,
+    sub: Option<String>,
+    aud: Option<Audience>,
+    exp: Option<f64>,
+    iat: Option<f64>,
+    nbf: Option<f64>,
+    jti: Option<String>,
+}
+
+fn bad_assertion(why: impl std::fmt::Display) -> OAuthError {
+    OAuthError::invalid_client(format!("client_assertion: {why}"))
+}
+
+async fn by_assertion(
+    svc: &TokenService,
+    tenant: &Tenant,
+    assertion: &str,
+    form_id: Option<&str>,
+) -> Result<Authenticated, OAuthError> {
+    let jws = Jws::parse(assertion).map_err(bad_assertion)?;
+    let alg = jws.header.alg.as_str();
+    if !ASSERTION_ALGS.contains(&alg) {
+        return Err(bad_assertion(format!(
+            "alg `{}` is not accepted; use one of {}",
+            printable(alg),
+            ASSERTION_ALGS.join(", ")
+        )));
+    }
+    let claims: AssertionClaims = jws.claims().map_err(bad_assertion)?;
+    let iss = claims
+        .iss
+        .as_deref()
+        .ok_or_else(|| bad_assertion("`iss` is required"))?;
+    if claims.sub.as_deref() != Some(iss) {
+        return Err(bad_assertion("`iss` and `sub` must both be the client_id"));
+    }
+    if form_id.is_some_and(|f| f != iss) {
+        return Err(bad_assertion(
+            "client_id differs from the assertion's `iss`",
+        ));
+    }
+    let client = svc.client(&tenant.id, iss).await?;
+    let Some(client) = client.filter(|c| !c.disabled) else {
+        return Err(OAuthError::invalid_client(SECRET_FAILED));
+    };
+    if client.auth_method != AuthMethod::PrivateKeyJwt {
+        return Err(OAuthError::invalid_client(format!(
+            "client is registered for {}, not private_key_jwt",
+            client.auth_method
+        )));
+    }
+    if let Some(jku) = &jws.header.jku {
+        if client.jwks_uri.as_deref() != Some(jku.as_str()) {
+            return Err(bad_assertion(
+                "`jku` does not match the registered jwks_uri",
+            ));
+        }
+    }
+
+    verify_signature(svc, &client, &jws).await?;
+
+    let now = now_unix();
+    let exp = claims
+        .exp
+        .ok_or_else(|| bad_assertion("`exp` is required"))? as i64;
+    if exp <= now - SKEW_SECS {
+        return Err(bad_assertion("the assertion has expired"));
+    }
+    let start = claims.iat.map(|i| i as i64).unwrap_or(now);
+    if exp > start.max(now) + MAX_ASSERTION_LIFETIME + SKEW_SECS
+        || exp - start > MAX_ASSERTION_LIFETIME + SKEW_SECS
+    {
+        return Err(bad_assertion("`exp` may be at most 5 minutes after `iat`"));
+    }
+    if claims.iat.is_some_and(|i| i as i64 > now + SKEW_SECS) {
+        return Err(bad_assertion("`iat` is in the future"));
+    }
+    if claims.nbf.is_some_and(|n| n as i64 > now + SKEW_SECS) {
+        return Err(bad_assertion("the assertion is not valid yet (`nbf`)"));
+    }
+    let aud_ok = |a: &str| a == tenant.token_endpoint || a == tenant.issuer;
+    let aud_matches = match &claims.aud {
+        Some(Audience::One(a)) => aud_ok(a),
+        Some(Audience::Many(v)) => v.iter().any(|a| aud_ok(a)),
+        None => false,
+    };
+    if !aud_matches {
+        return Err(bad_assertion(format!(
+            "`aud` must be the token endpoint {} or the issuer",
+            tenant.token_endpoint
+        )));
+    }
+    let jti = claims
+        .jti
+        .as_deref()
+        .ok_or_else(|| bad_assertion("`jti` is required"))?;
+    if jti.len() > 256 {
+        return Err(bad_assertion("`jti` is longer than 256 characters"));
+    }
+    if !svc.consume_jti(&client.pk, jti, exp + SKEW_SECS).await? {
+        return Err(bad_assertion("`jti` was already used"));
+    }
+    Ok(Authenticated {
+        client,
+        method: AuthMethod::PrivateKeyJwt,
+    })
+}
+
+/// Finds the client's key the assertion names and checks the signature with it; an unknown
+/// `kid` re-reads the client's `jwks_uri` once (rate-limited).
+async fn verify_signature(
+    svc: &TokenService,
+    client: &Client,
+    jws: &Jws<'_>,
+) -> Result<(), OAuthError> {
+    let alg = jws.header.alg.as_str();
+    let kid = jws.header.kid.as_deref();
+    for refresh in [false, true] {
+        let set = match (&client.jwks, &client.jwks_uri) {
+            (Some(set), _) => set.clone(),
+            (None, Some(uri)) => svc.jwks.get(uri, refresh).await.map_err(bad_assertion)?,
+            (None, None) => return Err(bad_assertion("the client has no registered keys")),
+        };
+        let candidates: Vec<&Jwk> = set
+            .keys()
+            .into_iter()
+            .filter(|k| kid.is_none_or(|kid| k.key_id() == Some(kid)))
+            .filter(|k| k.algorithm().is_none_or(|a| a == alg))
+            .filter(|k| k.key_use().is_none_or(|u| u == "sig"))
+            .collect();
+        if candidates.is_empty() {
+            if client.jwks.is_none() && !refresh {
+                continue;
+            }
+            return Err(bad_assertion(match kid {
+                Some(k) => format!("no registered key with kid `{}` for {alg}", printable(k)),
+                None => format!("no registered key for {alg}"),
+            }));
+        }
+        for jwk in candidates.iter().take(4) {
+            if let Some(v) = verifier(alg, jwk) {
+                if jws.verify(v.as_ref()).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        return Err(bad_assertion("signature does not verify"));
+    }
+    Err(bad_assertion("signature does not verify"))
+}
+
+fn verifier(alg: &str, jwk: &Jwk) -> Option<Box<dyn JwsVerifier>> {
+    let v: Box<dyn JwsVerifier> = match alg {
+        "RS256" => Box::new(jws::RS256.verifier_from_jwk(jwk).ok()?),
+        "RS384" => Box::new(jws::RS384.verifier_from_jwk(jwk).ok()?),
+        "RS512" => Box::new(jws::RS512.verifier_from_jwk(jwk).ok()?),
+        "PS256" => Box::new(jws::PS256.verifier_from_jwk(jwk).ok()?),
+        "PS384" => Box::new(jws::PS384.verifier_from_jwk(jwk).ok()?),
+        "PS512" => Box::new(jws::PS512.verifier_from_jwk(jwk).ok()?),
+        "ES256" => Box::new(jws::ES256.verifier_from_jwk(jwk).ok()?),
+        "ES384" => Box::new(jws::ES384.verifier_from_jwk(jwk).ok()?),
+        "EdDSA" => Box::new(jws::EdDSA.verifier_from_jwk(jwk).ok()?),
+        _ => return None,
+    };
+    Some(v)
+}

@@ -1,0 +1,151 @@
+//! Metadata (RFC 8414, OpenID Connect Discovery) and the JWK Set (RFC 7517) of each tenant.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::tenant_of;
+use crate::client_auth::ASSERTION_ALGS;
+use crate::error::{OAuthError, OAuthErrorBody};
+use crate::keys::SigningAlg;
+use crate::service::{Tenant, TokenService};
+
+/// Authorization server metadata.
+#[derive(Serialize, ToSchema)]
+pub struct Metadata {
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub introspection_endpoint: String,
+    pub revocation_endpoint: String,
+    pub grant_types_supported: Vec<&'static str>,
+    pub response_types_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub subject_types_supported: Vec<&'static str>,
+    pub scopes_supported: Vec<&'static str>,
+    pub claims_supported: Vec<&'static str>,
+    pub service_documentation: String,
+}
+
+const AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
+
+fn metadata(svc: &TokenService, tenant: &Tenant) -> Metadata {
+    let base = &tenant.issuer;
+    let algs: Vec<&'static str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
+    Metadata {
+        issuer: base.clone(),
+        token_endpoint: tenant.token_endpoint.clone(),
+        jwks_uri: format!("{base}/oauth2/jwks"),
+        introspection_endpoint: format!("{base}/oauth2/introspect"),
+        revocation_endpoint: format!("{base}/oauth2/revoke"),
+        grant_types_supported: vec!["client_credentials"],
+        // No authorization endpoint: no response type is offered.
+        response_types_supported: vec![],
+        token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+        token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
+        introspection_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+        introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
+        revocation_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+        revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
+        id_token_signing_alg_values_supported: algs,
+        subject_types_supported: vec!["public"],
+        scopes_supported: vec!["openid"],
+        claims_supported: vec![
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "jti",
+            "client_id",
+            "scope",
+            "tenant",
+            "org",
+            "device",
+            "cnf",
+            "roles",
+            "policies",
+        ],
+        service_documentation: format!("{}/swagger-ui/", svc.public_url),
+    }
+}
+
+fn cached_json(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        ))
+        .content_type("application/json")
+        .body(body)
+}
+
+/// OpenID Connect discovery document of a tenant.
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/.well-known/openid-configuration",
+    tag = "OAuth",
+    params(("tenant" = String, Path, description = "Tenant slug", example = "system")),
+    responses(
+        (status = 200, description = "The tenant's metadata", body = Metadata),
+        (status = 404, description = "Unknown tenant", body = OAuthErrorBody),
+    )
+)]
+pub async fn openid_configuration(
+    path: web::Path<String>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, OAuthError> {
+    let tenant = tenant_of(&svc, &path).await?;
+    Ok(cached_json(
+        serde_json::to_string(&metadata(&svc, &tenant)).unwrap_or_default(),
+    ))
+}
+
+/// Authorization server metadata of a tenant (RFC 8414 §3: the well-known path before the
+/// issuer's path).
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server/t/{tenant}",
+    tag = "OAuth",
+    params(("tenant" = String, Path, description = "Tenant slug", example = "system")),
+    responses(
+        (status = 200, description = "The tenant's metadata", body = Metadata),
+        (status = 404, description = "Unknown tenant", body = OAuthErrorBody),
+    )
+)]
+pub async fn authorization_server(
+    path: web::Path<String>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, OAuthError> {
+    openid_configuration(path, svc).await
+}
+
+/// The tenant's public signing keys (JWK Set): the next, active and recently retired keys.
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/oauth2/jwks",
+    tag = "OAuth",
+    params(("tenant" = String, Path, description = "Tenant slug", example = "system")),
+    responses(
+        (status = 200, description = "JWK Set", body = Object, example = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "...", "y": "...", "kid": "0192f0c4e8a37c1e", "alg": "ES256", "use": "sig"}]})),
+        (status = 404, description = "Unknown tenant", body = OAuthErrorBody),
+    )
+)]
+pub async fn jwks(
+    path: web::Path<String>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, OAuthError> {
+    let tenant = tenant_of(&svc, &path).await?;
+    Ok(cached_json(tenant.jwks_json.clone()))
+}

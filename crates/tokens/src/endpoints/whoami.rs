@@ -1,0 +1,27 @@
+//! `GET /t/{tenant}/whoami`: the principal a bearer token stands for.
+
+use actix_web::{web, HttpResponse};
+
+use crate::guard::Bearer;
+use crate::http::{ApiError, Problem};
+
+/// Who am I?
+///
+/// Validates the bearer token like every protected API does and returns its claims.
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/whoami",
+    tag = "OAuth",
+    params(("tenant" = String, Path, description = "Tenant slug", example = "system")),
+    responses(
+        (status = 200, description = "The validated token's claims", body = Object),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or one of another tenant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn whoami(path: web::Path<String>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    if bearer.claims.tenant != *path {
+        return Err(crate::guard::invalid_token("the token belongs to another tenant").into());
+    }
+    Ok(HttpResponse::Ok().json(&bearer.claims))
+}

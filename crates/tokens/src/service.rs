@@ -1,0 +1,264 @@
+//! The token service: what every OAuth endpoint and the bearer guard share. Tenants (with
+//! their parsed keys) and clients are cached in memory in front of the database; each entry is
+//! re-read after [`CACHE_TTL`], so a change made on another replica shows within that bound,
+//! and at once on the replica that made it (it calls `forget_*`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use domain::model::{AuthMethod, ClientKind, Environment, GrantType};
+use domain::secrets::MasterKey;
+use store::repo::clients::{self, ClientRow};
+use store::repo::{signing_keys, tenants};
+use store::{Store, StoreError};
+
+use crate::jwks_fetch::JwksFetcher;
+use crate::keys::{KeyRing, SigningAlg};
+use crate::maintenance::{JtiLedger, Revocations};
+
+/// Upper bound on how stale a cached tenant or client may be (documented in the README).
+pub const CACHE_TTL: Duration = Duration::from_secs(5);
+
+pub struct Tenant {
+    pub id: String,
+    pub slug: String,
+    /// `{public_url}/t/{slug}`.
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub environment: Environment,
+    pub disabled: bool,
+    pub keys: KeyRing,
+    /// The JWKS document, serialised once.
+    pub jwks_json: String,
+    loaded_at: Instant,
+}
+
+pub struct Client {
+    pub pk: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub kind: ClientKind,
+    pub auth_method: AuthMethod,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    pub default_scopes: Vec<String>,
+    pub roles: Vec<String>,
+    pub access_token_ttl: i64,
+    pub access_token_alg: SigningAlg,
+    pub organization_id: Option<String>,
+    pub disabled: bool,
+    /// `(HMAC of the secret, expiry)`; several live at once during rotation.
+    pub secrets: Vec<(Vec<u8>, Option<i64>)>,
+    pub jwks: Option<Arc<josekit::jwk::JwkSet>>,
+    pub jwks_uri: Option<String>,
+    loaded_at: Instant,
+}
+
+/// Default access-token lifetime (seconds) when the client sets none.
+pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 300;
+
+impl Client {
+    fn from_row(row: ClientRow, secrets: Vec<(Vec<u8>, Option<i64>)>) -> Result<Client, String> {
+        let list = |json: &str, what: &str| -> Result<Vec<String>, String> {
+            serde_json::from_str(json).map_err(|e| format!("client {} {what}: {e}", row.client_id))
+        };
+        let grant_types = list(&row.grant_types, "grant_types")?
+            .iter()
+            .filter_map(|g| g.parse().ok())
+            .collect();
+        let jwks = match &row.jwks {
+            Some(j) => Some(Arc::new(
+                josekit::jwk::JwkSet::from_bytes(j.as_bytes())
+                    .map_err(|e| format!("client {} jwks: {e}", row.client_id))?,
+            )),
+            None => None,
+        };
+        Ok(Client {
+            kind: row.kind.parse().map_err(|e| format!("{e}"))?,
+            auth_method: row.auth_method.parse().map_err(|e| format!("{e}"))?,
+            grant_types,
+            scopes: list(&row.scopes, "scopes")?,
+            default_scopes: list(&row.default_scopes, "default_scopes")?,
+            roles: list(&row.tenant_roles, "tenant_roles")?,
+            access_token_ttl: row.access_token_ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
+            access_token_alg: SigningAlg::parse(&row.access_token_alg).unwrap_or(SigningAlg::Rs256),
+            organization_id: row.organization_id,
+            disabled: row.disabled,
+            secrets,
+            jwks,
+            jwks_uri: row.jwks_uri,
+            pk: row.id,
+            tenant_id: row.tenant_id,
+            client_id: row.client_id,
+            loaded_at: Instant::now(),
+        })
+    }
+}
+
+pub struct TokenService {
+    pub store: Store,
+    pub master_key: Arc<MasterKey>,
+    pub public_url: String,
+    tenants: DashMap<String, Arc<Tenant>>,
+    /// tenant id → client id → client.
+    clients: DashMap<String, Arc<DashMap<String, Arc<Client>>>>,
+    pub(crate) jwks: JwksFetcher,
+    pub(crate) jtis: JtiLedger,
+    pub(crate) revocations: Arc<Revocations>,
+}
+
+impl TokenService {
+    pub fn new(store: Store, master_key: Arc<MasterKey>, public_url: String) -> TokenService {
+        let revocations = Arc::new(Revocations::default());
+        TokenService {
+            jtis: JtiLedger::start(store.clone(), revocations.clone()),
+            store,
+            master_key,
+            public_url,
+            tenants: DashMap::new(),
+            clients: DashMap::new(),
+            jwks: JwksFetcher::new(),
+            revocations,
+        }
+    }
+
+    pub fn issuer(&self, slug: &str) -> String {
+        format!("{}/t/{slug}", self.public_url)
+    }
+
+    /// The tenant by slug, from the cache while it is fresh.
+    pub async fn tenant(&self, slug: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
+        let cached = self.tenants.get(slug).map(|t| t.clone());
+        if let Some(t) = &cached {
+            if t.loaded_at.elapsed() < CACHE_TTL {
+                return Ok(cached);
+            }
+        }
+        let slug_owned = slug.to_owned();
+        let loaded = self
+            .store
+            .run(move |c| {
+                let Some(t) = tenants::find_by_slug(c, &slug_owned)? else {
+                    return Ok(None);
+                };
+                let keys = signing_keys::of_tenant(c, &t.id)?;
+                Ok(Some((t, keys)))
+            })
+            .await?;
+        let Some((row, key_rows)) = loaded else {
+            self.tenants.remove(slug);
+            return Ok(None);
+        };
+        let keys = KeyRing::load(
+            &key_rows,
+            &self.master_key,
+            cached.as_ref().map(|t| &t.keys),
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let issuer = self.issuer(&row.slug);
+        let tenant = Arc::new(Tenant {
+            token_endpoint: format!("{issuer}/oauth2/token"),
+            issuer,
+            jwks_json: keys.jwks().to_string(),
+            keys,
+            environment: row.environment.parse().unwrap_or(Environment::Production),
+            disabled: row.disabled,
+            id: row.id,
+            slug: row.slug,
+            loaded_at: Instant::now(),
+        });
+        self.tenants.insert(tenant.slug.clone(), tenant.clone());
+        Ok(Some(tenant))
+    }
+
+    /// The client of `tenant_id`, from the cache while it is fresh.
+    pub async fn client(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, StoreError> {
+        let map = self.clients.get(tenant_id).map(|m| m.clone());
+        if let Some(c) = map
+            .as_ref()
+            .and_then(|m| m.get(client_id).map(|c| c.clone()))
+        {
+            if c.loaded_at.elapsed() < CACHE_TTL {
+                return Ok(Some(c));
+            }
+        }
+        let (t, id) = (tenant_id.to_owned(), client_id.to_owned());
+        let loaded = self
+            .store
+            .run(move |c| {
+                let Some(row) = clients::find(c, &t, &id)? else {
+                    return Ok(None);
+                };
+                let secrets = clients::secrets_of(c, &row.id)?
+                    .into_iter()
+                    .map(|s| (s.secret_hash, s.expires_at))
+                    .collect();
+                Ok(Some((row, secrets)))
+            })
+            .await?;
+        let map = map.unwrap_or_else(|| {
+            self.clients
+                .entry(tenant_id.to_owned())
+                .or_default()
+                .clone()
+        });
+        let Some((row, secrets)) = loaded else {
+            map.remove(client_id);
+            return Ok(None);
+        };
+        let client = Arc::new(Client::from_row(row, secrets).map_err(StoreError::Corrupt)?);
+        map.insert(client_id.to_owned(), client.clone());
+        Ok(Some(client))
+    }
+
+    /// Drops a cached tenant so the next request reads it again (after an admin change).
+    pub fn forget_tenant(&self, slug: &str) {
+        self.tenants.remove(slug);
+    }
+
+    pub fn forget_client(&self, tenant_id: &str, client_id: &str) {
+        if let Some(m) = self.clients.get(tenant_id) {
+            m.remove(client_id);
+        }
+    }
+
+    /// Records an assertion id as used; `false` means it was used before (a replay). Writes are
+    /// batched: concurrent requests share one transaction.
+    pub async fn consume_jti(
+        &self,
+        client_pk: &str,
+        jti: &str,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        self.jtis.consume(client_pk, jti, expires_at).await
+    }
+
+    pub fn is_revoked(&self, jti: &str) -> bool {
+        self.revocations.contains(jti)
+    }
+
+    /// Revokes an access token by its id until it expires, here at once and on other replicas
+    /// within the revocation sync interval.
+    pub async fn revoke_access_token(
+        &self,
+        tenant_id: &str,
+        jti: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let row = store::repo::tokens::RevokedTokenRow {
+            jti: jti.to_owned(),
+            tenant_id: tenant_id.to_owned(),
+            expires_at,
+        };
+        self.store
+            .run(move |c| store::repo::tokens::revoke(c, &row))
+            .await?;
+        self.revocations.insert(jti.to_owned(), expires_at);
+        Ok(())
+    }
+}
