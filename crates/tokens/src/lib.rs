@@ -13,6 +13,7 @@ pub mod jws;
 pub mod keys;
 mod maintenance;
 pub mod mint;
+pub mod refresh;
 pub mod service;
 
 use actix_web::web;

@@ -2,6 +2,7 @@
 //! that callers can compose them inside one transaction.
 
 pub mod clients;
+pub mod refresh_tokens;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;

@@ -49,7 +49,7 @@ fn metadata(svc: &TokenService, tenant: &Tenant) -> Metadata {
         jwks_uri: format!("{base}/oauth2/jwks"),
         introspection_endpoint: format!("{base}/oauth2/introspect"),
         revocation_endpoint: format!("{base}/oauth2/revoke"),
-        grant_types_supported: vec!["client_credentials"],
+        grant_types_supported: vec!["client_credentials", "refresh_token"],
         // No authorization endpoint: no response type is offered.
         response_types_supported: vec![],
         token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),

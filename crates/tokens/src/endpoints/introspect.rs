@@ -9,8 +9,8 @@ use super::{no_store_json, tenant_of};
 use crate::client_auth::authenticate;
 use crate::error::{OAuthError, OAuthErrorBody};
 use crate::form::Form;
-use crate::mint;
 use crate::service::TokenService;
+use crate::{mint, refresh};
 
 /// Form parameters of introspection and revocation.
 #[derive(ToSchema)]
@@ -87,7 +87,8 @@ pub async fn introspect(
 
 /// Revoke a token.
 ///
-/// An access token of the calling client is denied from now until it expires. Unknown,
+/// An access token of the calling client is denied from now until it expires; a refresh token
+/// of the calling client is revoked with its whole family. Unknown,
 /// invalid or foreign tokens also answer 200, as RFC 7009 asks.
 #[utoipa::path(
     post,
@@ -113,6 +114,10 @@ pub async fn revoke(
     let tenant = tenant_of(&svc, &path).await?;
     let caller = authenticate(&svc, &tenant, &req, &form).await?;
     let token = form.require("token")?;
+    if form.get("token_type_hint") == Some("refresh_token") || !token.contains('.') {
+        refresh::revoke(&svc, &caller.client, token).await?;
+        return Ok(no_store_json(&serde_json::json!({})));
+    }
     if let Ok((tenant, claims)) = mint::validate(&svc, token, Some(&tenant.slug)).await {
         // A client revokes its own tokens only (RFC 7009 §2.1).
         if claims.client_id == caller.client.client_id {

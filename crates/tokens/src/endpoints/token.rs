@@ -9,16 +9,18 @@ use super::{no_store_json, tenant_of};
 use crate::client_auth::authenticate;
 use crate::error::{OAuthError, OAuthErrorBody, OAuthErrorCode};
 use crate::form::{printable, Form};
-use crate::mint;
 use crate::service::{Client, TokenService};
+use crate::{mint, refresh};
 
 /// Form parameters of the token endpoint (`application/x-www-form-urlencoded`).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct TokenRequest {
-    /// `client_credentials`.
+    /// `client_credentials`, or `refresh_token` for clients whose policy issues them.
     #[schema(example = "client_credentials")]
     grant_type: String,
+    /// With `grant_type=refresh_token`.
+    refresh_token: Option<String>,
     /// Space-separated scopes; `*` asks for every scope the client is allowed; absent means the
     /// client's default scopes. `openid` adds an `id_token`.
     #[schema(example = "*")]
@@ -60,7 +62,9 @@ pub struct TokenResponse {
 ///
 /// `client_credentials` with the client authenticated by HTTP Basic (`client_secret_basic`),
 /// by `client_id` + `client_secret` in the form (`client_secret_post`), or by a signed JWT
-/// assertion (`private_key_jwt`, RFC 7523). Errors follow RFC 6749 §5.2.
+/// assertion (`private_key_jwt`, RFC 7523). Clients allowed the `refresh_token` grant also get
+/// a refresh token, rotated on every use: presenting a used one revokes its whole family.
+/// Errors follow RFC 6749 §5.2.
 #[utoipa::path(
     post,
     path = "/t/{tenant}/oauth2/token",
@@ -101,25 +105,65 @@ pub async fn token(
         GrantType::ClientCredentials => {
             let scope = resolve_scope(client, form.get("scope"))?;
             let (access, claims) = mint::client_access_token(&tenant, client, &scope)?;
-            let id_token = if claims.scopes().any(|s| s == "openid") {
-                Some(mint::id_token(&tenant, client, &claims)?)
+            let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
+                Some(refresh::issue(&svc, &tenant, client, &scope, None).await?)
             } else {
                 None
             };
-            Ok(no_store_json(&TokenResponse {
-                access_token: access.token,
-                token_type: "Bearer",
-                expires_in: access.expires_in,
-                scope,
-                refresh_token: None,
-                id_token,
-            }))
+            respond(&tenant, client, access, claims, scope, refresh_token)
+        }
+        GrantType::RefreshToken => {
+            let old = refresh::redeem(&svc, client, form.require("refresh_token")?).await?;
+            // A narrower scope may be asked for; never a wider one (RFC 6749 §6).
+            let scope = match form.get("scope") {
+                None => old.scope.clone(),
+                Some(asked) => {
+                    let granted: Vec<&str> = old.scope.split(' ').collect();
+                    if let Some(extra) = asked
+                        .split(' ')
+                        .find(|s| !s.is_empty() && !granted.contains(s))
+                    {
+                        return Err(OAuthError::invalid_scope(format!(
+                            "scope `{}` was not granted to this refresh token",
+                            printable(extra)
+                        )));
+                    }
+                    asked.to_owned()
+                }
+            };
+            let (access, claims) = mint::client_access_token(&tenant, client, &scope)?;
+            let next =
+                refresh::issue(&svc, &tenant, client, &old.scope, Some(old.family_id)).await?;
+            respond(&tenant, client, access, claims, scope, Some(next))
         }
         other => Err(OAuthError::new(
             OAuthErrorCode::UnsupportedGrantType,
             format!("grant_type {other} is not supported at this endpoint yet"),
         )),
     }
+}
+
+fn respond(
+    tenant: &crate::service::Tenant,
+    client: &Client,
+    access: mint::Minted,
+    claims: domain::claims::AccessClaims,
+    scope: String,
+    refresh_token: Option<String>,
+) -> Result<HttpResponse, OAuthError> {
+    let id_token = if claims.scopes().any(|s| s == "openid") {
+        Some(mint::id_token(tenant, client, &claims)?)
+    } else {
+        None
+    };
+    Ok(no_store_json(&TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope,
+        refresh_token,
+        id_token,
+    }))
 }
 
 /// RFC 6749 §3.3: requested ⊆ allowed; `*` is everything allowed; absent is the default.

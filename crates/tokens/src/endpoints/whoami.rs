@@ -21,7 +21,9 @@ use crate::http::{ApiError, Problem};
 )]
 pub async fn whoami(path: web::Path<String>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     if bearer.claims.tenant != *path {
-        return Err(crate::guard::invalid_token("the token belongs to another tenant").into());
+        return Err(crate::guard::invalid_token(
+            "the token belongs to another tenant",
+        ));
     }
     Ok(HttpResponse::Ok().json(&bearer.claims))
 }

@@ -1,0 +1,199 @@
+//! Shared set-up for the server's integration tests: a database of the selected backend, the
+//! application state, tenants and clients created through the registry's own functions.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use base64::Engine;
+use domain::model::{Environment, TenantSlug};
+use domain::secrets::MasterKey;
+use portcullis_server::app::AppState;
+use registry::clients::NewClient;
+use store::repo::clients::ClientRow;
+use store::repo::tenants::TenantRow;
+use store::testing::TestDb;
+use store::{PoolOptions, Store};
+
+pub const PUBLIC_URL: &str = "http://portcullis.test";
+pub const MASTER: [u8; 32] = [42; 32];
+
+pub struct Env {
+    pub db: TestDb,
+    pub state: AppState,
+}
+
+pub fn master_key() -> MasterKey {
+    MasterKey::from_bytes(&MASTER).unwrap()
+}
+
+pub fn env() -> Env {
+    let db = TestDb::new();
+    let state = state_on(&db);
+    Env { db, state }
+}
+
+/// A second application instance on the same database: another replica.
+pub fn state_on(db: &TestDb) -> AppState {
+    let store = Store::open(&db.url, PoolOptions::for_backend(db.url.backend())).unwrap();
+    AppState::new(store, master_key(), PUBLIC_URL.into())
+}
+
+impl Env {
+    pub async fn tenant(&self, slug: &str, environment: Environment) -> TenantRow {
+        let slug: TenantSlug = slug.parse().unwrap();
+        registry::tenants::create(
+            &self.state.store,
+            &self.state.master_key,
+            &slug,
+            "Test",
+            environment,
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn client(&self, tenant: &TenantRow, new: NewClient) -> (ClientRow, Option<String>) {
+        registry::clients::create(&self.state.store, &self.state.master_key, &tenant.id, new)
+            .await
+            .unwrap()
+    }
+}
+
+pub fn basic(id: &str, secret: &str) -> (&'static str, String) {
+    let raw = format!("{id}:{secret}");
+    (
+        "authorization",
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        ),
+    )
+}
+
+pub fn token_url(slug: &str) -> String {
+    format!("/t/{slug}/oauth2/token")
+}
+
+pub fn endpoint(slug: &str) -> String {
+    format!("{PUBLIC_URL}/t/{slug}/oauth2/token")
+}
+
+/// Form-encodes pairs.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// Builds and sends one request to the app, returning status, headers and JSON body.
+#[macro_export]
+macro_rules! call {
+    ($app:expr, $req:expr) => {{
+        let resp = actix_web::test::call_service(&$app, $req.to_request()).await;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = actix_web::test::read_body(resp).await;
+        let json: serde_json::Value =
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, headers, json)
+    }};
+}
+
+pub fn post_form(uri: &str, body: String) -> actix_web::test::TestRequest {
+    actix_web::test::TestRequest::post()
+        .uri(uri)
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .set_payload(body)
+}
+
+/// A client key pair for private_key_jwt, and assertions signed with it.
+pub struct ClientKey {
+    pub alg: &'static str,
+    pub kid: String,
+    signer: Box<dyn josekit::jws::JwsSigner>,
+    pub public_jwk: josekit::jwk::Jwk,
+}
+
+impl ClientKey {
+    pub fn rsa(alg: &'static str, kid: &str) -> ClientKey {
+        let kp = josekit::jws::RS256.generate_key_pair(2048).unwrap();
+        let der = kp.to_der_private_key();
+        let signer: Box<dyn josekit::jws::JwsSigner> = match alg {
+            "RS256" => Box::new(josekit::jws::RS256.signer_from_der(&der).unwrap()),
+            "RS384" => Box::new(josekit::jws::RS384.signer_from_der(&der).unwrap()),
+            "PS256" => Box::new(josekit::jws::PS256.signer_from_der(&der).unwrap()),
+            other => panic!("{other}"),
+        };
+        let mut jwk = kp.to_jwk_public_key();
+        jwk.set_key_id(kid);
+        jwk.set_algorithm(alg);
+        ClientKey {
+            alg,
+            kid: kid.into(),
+            signer,
+            public_jwk: jwk,
+        }
+    }
+
+    pub fn ec(kid: &str) -> ClientKey {
+        let kp = josekit::jws::ES256.generate_key_pair().unwrap();
+        let signer = Box::new(
+            josekit::jws::ES256
+                .signer_from_der(kp.to_der_private_key())
+                .unwrap(),
+        );
+        let mut jwk = kp.to_jwk_public_key();
+        jwk.set_key_id(kid);
+        ClientKey {
+            alg: "ES256",
+            kid: kid.into(),
+            signer,
+            public_jwk: jwk,
+        }
+    }
+
+    pub fn jwks(keys: &[&ClientKey]) -> serde_json::Value {
+        serde_json::json!({ "keys": keys.iter().map(|k| serde_json::to_value(k.public_jwk.as_ref()).unwrap()).collect::<Vec<_>>() })
+    }
+
+    /// Signs arbitrary claims with an arbitrary header on top of alg/kid.
+    pub fn sign(&self, header_extra: serde_json::Value, claims: serde_json::Value) -> String {
+        let mut header = serde_json::json!({"alg": self.alg, "kid": self.kid, "typ": "JWT"});
+        if let (Some(h), Some(extra)) = (header.as_object_mut(), header_extra.as_object()) {
+            for (k, v) in extra {
+                h.insert(k.clone(), v.clone());
+            }
+        }
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let input = format!(
+            "{}.{}",
+            b64.encode(header.to_string()),
+            b64.encode(claims.to_string())
+        );
+        let sig = self.signer.sign(input.as_bytes()).unwrap();
+        format!("{input}.{}", b64.encode(sig))
+    }
+
+    /// A valid RFC 7523 assertion for `client_id` at `aud`.
+    pub fn assertion(&self, client_id: &str, aud: &str) -> String {
+        let now = domain::now_unix();
+        self.sign(
+            serde_json::json!({}),
+            serde_json::json!({
+                "iss": client_id, "sub": client_id, "aud": aud,
+                "iat": now, "exp": now + 300, "jti": domain::ids::new_id(),
+            }),
+        )
+    }
+}
+
+pub fn assertion_form(assertion: &str) -> String {
+    form(&[
+        ("grant_type", "client_credentials"),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion),
+    ])
+}
