@@ -2,8 +2,12 @@
 //!
 //! - `test`     fmt, clippy, the suite on SQLite, then on a PostgreSQL it starts itself
 //! - `openapi`  writes openapi/openapi.json from the code
+//! - `bench`    load-tests the release server (wrk) and prints the figures
+//! - `interop`  only the standard-client-library check of `test`
 //! - `pg`       starts a throw-away PostgreSQL and prints its URL (for local work)
 
+mod bench;
+mod interop;
 mod pg;
 mod process;
 mod test;
@@ -16,9 +20,17 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
         Some("openapi") => openapi(),
+        Some("bench") => bench::run_bench(&args[1..]),
         Some("pg") => pg::serve_forever(),
+        Some("interop") => interop::authlib().and_then(|n| {
+            if n == 1 {
+                Ok(())
+            } else {
+                Err("interop failed".into())
+            }
+        }),
         _ => {
-            eprintln!("usage: cargo xtask <test|openapi|pg>");
+            eprintln!("usage: cargo xtask <test|openapi|interop|bench|pg>");
             return ExitCode::from(2);
         }
     };

@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use crate::interop;
 use crate::pg::Postgres;
 use crate::process::{self, cargo, describe, exists};
 use crate::Result;
@@ -40,10 +41,27 @@ pub fn run(_args: &[String]) -> Result {
     let sqlite = suite("SQLite", None, &pg_url);
     let postgres = suite("PostgreSQL", Some(&pg_url), &pg_url);
     drop(server);
+    let interop = match interop::authlib() {
+        Ok(n) => Ok(Counts {
+            passed: n,
+            failed: 1 - n.min(1),
+        }),
+        Err(e) => Err((
+            Counts {
+                passed: 0,
+                failed: 1,
+            },
+            format!("interop: {e}"),
+        )),
+    };
 
     println!();
     let mut total = Counts::default();
-    for (name, result) in [("SQLite", &sqlite), ("PostgreSQL", &postgres)] {
+    for (name, result) in [
+        ("SQLite", &sqlite),
+        ("PostgreSQL", &postgres),
+        ("Interop", &interop),
+    ] {
         match result {
             Ok(c) | Err((c, _)) => {
                 println!("{name:>10}: {} passed, {} failed", c.passed, c.failed);
@@ -53,7 +71,7 @@ pub fn run(_args: &[String]) -> Result {
         }
     }
     println!("{} passed, {} failed", total.passed, total.failed);
-    for r in [sqlite, postgres] {
+    for r in [sqlite, postgres, interop] {
         r.map_err(|(_, e)| e)?;
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod bootstrap;
+pub mod cli;
 pub mod config;
 pub mod openapi;
 pub mod ops;

@@ -4,11 +4,13 @@ use std::process::ExitCode;
 
 use portcullis_server::config::Config;
 
-const USAGE: &str = "usage: portcullis [serve | migrate | openapi | --version | --help]
+const USAGE: &str =
+    "usage: portcullis [serve | migrate | client add … | openapi | --version | --help]
 
-  serve     run the server (default)
-  migrate   apply pending database migrations and exit
-  openapi   print the OpenAPI document
+  serve       run the server (default)
+  migrate     apply pending database migrations and exit
+  client add  create an OAuth client and print it with its secret (once)
+  openapi     print the OpenAPI document
 
 Configuration: PORTCULLIS_* environment variables over an optional portcullis.toml.";
 
@@ -21,6 +23,9 @@ fn main() -> ExitCode {
                 .map(|n| println!("applied {n} migration(s) to {}", c.database_url))
                 .map_err(|e| e.to_string())
         }),
+        Some("client") => {
+            portcullis_server::cli::client(&std::env::args().skip(2).collect::<Vec<_>>())
+        }
         Some("openapi") => portcullis_server::openapi::spec_json()
             .map(|s| print!("{s}"))
             .map_err(|e| e.to_string()),

@@ -272,7 +272,13 @@ async fn verify_signature(
     client: &Client,
     jws: &Jws<'_>,
 ) -> Result<(), OAuthError> {
-    let alg = jws.header.alg.as_str();
+    let Some(alg) = ASSERTION_ALGS
+        .iter()
+        .copied()
+        .find(|a| *a == jws.header.alg)
+    else {
+        return Err(bad_assertion("unsupported alg"));
+    };
     let kid = jws.header.kid.as_deref();
     for refresh in [false, true] {
         let set = match (&client.jwks, &client.jwks_uri) {
@@ -280,12 +286,14 @@ async fn verify_signature(
             (None, Some(uri)) => svc.jwks.get(uri, refresh).await.map_err(bad_assertion)?,
             (None, None) => return Err(bad_assertion("the client has no registered keys")),
         };
-        let candidates: Vec<&Jwk> = set
+        let candidates: Vec<(usize, &Jwk)> = set
+            .set
             .keys()
             .into_iter()
-            .filter(|k| kid.is_none_or(|kid| k.key_id() == Some(kid)))
-            .filter(|k| k.algorithm().is_none_or(|a| a == alg))
-            .filter(|k| k.key_use().is_none_or(|u| u == "sig"))
+            .enumerate()
+            .filter(|(_, k)| kid.is_none_or(|kid| k.key_id() == Some(kid)))
+            .filter(|(_, k)| k.algorithm().is_none_or(|a| a == alg))
+            .filter(|(_, k)| k.key_use().is_none_or(|u| u == "sig"))
             .collect();
         if candidates.is_empty() {
             if client.jwks.is_none() && !refresh {
@@ -296,8 +304,8 @@ async fn verify_signature(
                 None => format!("no registered key for {alg}"),
             }));
         }
-        for jwk in candidates.iter().take(4) {
-            if let Some(v) = verifier(alg, jwk) {
+        for (index, jwk) in candidates.iter().take(4) {
+            if let Some(v) = set.verifier(*index, alg, || verifier(alg, jwk)) {
                 if jws.verify(v.as_ref()).is_ok() {
                     return Ok(());
                 }

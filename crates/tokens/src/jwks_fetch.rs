@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use josekit::jwk::JwkSet;
+use josekit::jws::JwsVerifier;
 
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
@@ -25,8 +26,40 @@ pub enum FetchError {
     Invalid(String),
 }
 
+/// A client's JWK Set with the verifiers built from it so far. Building a verifier parses a
+/// public key, which OpenSSL 3 makes expensive (its decoder framework), so each is built once
+/// per set; a new copy of the set starts afresh, so a reused `kid` can never hit a stale key.
+pub struct KeySet {
+    pub set: JwkSet,
+    verifiers: DashMap<(usize, &'static str), Arc<dyn JwsVerifier>>,
+}
+
+impl KeySet {
+    pub fn new(set: JwkSet) -> KeySet {
+        KeySet {
+            set,
+            verifiers: DashMap::new(),
+        }
+    }
+
+    /// The verifier for the set's `index`-th key under `alg`.
+    pub fn verifier(
+        &self,
+        index: usize,
+        alg: &'static str,
+        build: impl FnOnce() -> Option<Box<dyn JwsVerifier>>,
+    ) -> Option<Arc<dyn JwsVerifier>> {
+        if let Some(v) = self.verifiers.get(&(index, alg)) {
+            return Some(v.clone());
+        }
+        let v: Arc<dyn JwsVerifier> = Arc::from(build()?);
+        self.verifiers.insert((index, alg), v.clone());
+        Some(v)
+    }
+}
+
 struct Entry {
-    set: Arc<JwkSet>,
+    set: Arc<KeySet>,
     fetched_at: Instant,
 }
 
@@ -52,14 +85,14 @@ impl JwksFetcher {
 
     /// The set at `uri`: cached while fresh; `refresh` asks for a new copy (an unknown kid),
     /// granted only if the cached one is older than [`MIN_REFRESH`].
-    pub async fn get(&self, uri: &str, refresh: bool) -> Result<Arc<JwkSet>, FetchError> {
+    pub async fn get(&self, uri: &str, refresh: bool) -> Result<Arc<KeySet>, FetchError> {
         if let Some(e) = self.cache.get(uri) {
             let age = e.fetched_at.elapsed();
             if age < JWKS_TTL && (!refresh || age < MIN_REFRESH) {
                 return Ok(e.set.clone());
             }
         }
-        let set = Arc::new(self.fetch(uri).await?);
+        let set = Arc::new(KeySet::new(self.fetch(uri).await?));
         self.cache.insert(
             uri.to_owned(),
             Entry {

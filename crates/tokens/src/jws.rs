@@ -4,7 +4,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use josekit::jws::{JwsSigner, JwsVerifier};
+use josekit::jws::JwsVerifier;
+
+use crate::crypto::{TokenSigner, TokenVerifier};
 use serde::{Deserialize, Serialize};
 
 /// Largest compact JWS accepted anywhere (assertions, access tokens, device tokens).
@@ -79,10 +81,20 @@ impl<'a> Jws<'a> {
         })
     }
 
+    /// With a client's key (any algorithm josekit knows).
     pub fn verify(&self, verifier: &dyn JwsVerifier) -> Result<(), JwsError> {
         verifier
             .verify(self.signing_input.as_bytes(), &self.signature)
             .map_err(|_| JwsError::BadSignature)
+    }
+
+    /// With one of a tenant's own keys.
+    pub fn verify_own(&self, verifier: &TokenVerifier) -> Result<(), JwsError> {
+        if verifier.verify(self.signing_input.as_bytes(), &self.signature) {
+            Ok(())
+        } else {
+            Err(JwsError::BadSignature)
+        }
     }
 
     /// The payload as `T`. Call only after [`Jws::verify`] unless the claims merely route the
@@ -105,16 +117,14 @@ pub fn encode_header(alg: &str, kid: &str, typ: &str) -> String {
 pub fn sign(
     header_b64: &str,
     claims: &impl Serialize,
-    signer: &dyn JwsSigner,
+    signer: &TokenSigner,
 ) -> Result<String, JwsError> {
     let payload = serde_json::to_vec(claims).map_err(|e| JwsError::Sign(e.to_string()))?;
     let mut out = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 400);
     out.push_str(header_b64);
     out.push('.');
     B64.encode_string(&payload, &mut out);
-    let signature = signer
-        .sign(out.as_bytes())
-        .map_err(|e| JwsError::Sign(e.to_string()))?;
+    let signature = signer.sign(out.as_bytes()).map_err(JwsError::Sign)?;
     out.push('.');
     B64.encode_string(&signature, &mut out);
     Ok(out)
@@ -128,7 +138,9 @@ mod tests {
     #[test]
     fn signs_and_verifies_and_rejects_tampering() {
         let kp = ES256.generate_key_pair().unwrap();
-        let signer = ES256.signer_from_der(kp.to_der_private_key()).unwrap();
+        let signer =
+            TokenSigner::from_der(crate::keys::SigningAlg::Es256, &kp.to_der_private_key())
+                .unwrap();
         let verifier = ES256.verifier_from_jwk(&kp.to_jwk_public_key()).unwrap();
         let header = encode_header("ES256", "k1", "at+jwt");
         let token = sign(&header, &serde_json::json!({"sub": "a"}), &signer).unwrap();

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use domain::model::KeyState;
 use domain::secrets::MasterKey;
 use domain::{ids, now_unix};
-use josekit::jwk::Jwk;
-use josekit::jws::{JwsSigner, JwsVerifier, ES256, RS256};
+use josekit::jws::{ES256, RS256};
 use store::repo::signing_keys::SigningKeyRow;
 
+use crate::crypto::{TokenSigner, TokenVerifier};
 use crate::jws::encode_header;
 
 /// Algorithms a tenant signs with. Every tenant has an active key of each.
@@ -87,7 +87,7 @@ pub fn generate(
 pub struct SigningKey {
     pub kid: String,
     pub alg: SigningAlg,
-    pub signer: Box<dyn JwsSigner>,
+    pub signer: TokenSigner,
     /// `{"alg","kid","typ":"at+jwt"}`, base64url.
     pub access_header: String,
     /// `{"alg","kid","typ":"JWT"}`, base64url.
@@ -99,7 +99,7 @@ pub struct VerifyKey {
     pub alg: SigningAlg,
     pub state: KeyState,
     pub retired_at: Option<i64>,
-    pub verifier: Box<dyn JwsVerifier>,
+    pub verifier: TokenVerifier,
     pub public_jwk: serde_json::Value,
 }
 
@@ -147,22 +147,9 @@ impl KeyRing {
             let verify = match reused {
                 Some(v) => v.clone(),
                 None => {
-                    let jwk = Jwk::from_bytes(row.public_jwk.as_bytes())
+                    let public_jwk: serde_json::Value = serde_json::from_str(&row.public_jwk)
                         .map_err(|e| load_err(e.to_string()))?;
-                    let verifier: Box<dyn JwsVerifier> = match alg {
-                        SigningAlg::Rs256 => Box::new(
-                            RS256
-                                .verifier_from_jwk(&jwk)
-                                .map_err(|e| load_err(e.to_string()))?,
-                        ),
-                        SigningAlg::Es256 => Box::new(
-                            ES256
-                                .verifier_from_jwk(&jwk)
-                                .map_err(|e| load_err(e.to_string()))?,
-                        ),
-                    };
-                    let public_jwk = serde_json::from_str(&row.public_jwk)
-                        .map_err(|e| load_err(e.to_string()))?;
+                    let verifier = TokenVerifier::from_jwk(alg, &public_jwk).map_err(load_err)?;
                     Arc::new(VerifyKey {
                         kid: row.id.clone(),
                         alg,
@@ -184,18 +171,7 @@ impl KeyRing {
                         let der = master_key
                             .open(&row.private_key_sealed, row.id.as_bytes())
                             .map_err(|e| load_err(e.to_string()))?;
-                        let signer: Box<dyn JwsSigner> = match alg {
-                            SigningAlg::Rs256 => Box::new(
-                                RS256
-                                    .signer_from_der(&der)
-                                    .map_err(|e| load_err(e.to_string()))?,
-                            ),
-                            SigningAlg::Es256 => Box::new(
-                                ES256
-                                    .signer_from_der(&der)
-                                    .map_err(|e| load_err(e.to_string()))?,
-                            ),
-                        };
+                        let signer = TokenSigner::from_der(alg, &der).map_err(load_err)?;
                         Arc::new(SigningKey {
                             kid: row.id.clone(),
                             alg,

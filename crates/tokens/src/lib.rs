@@ -3,6 +3,7 @@
 //! is the lowest crate all of them depend on.
 
 pub mod client_auth;
+pub mod crypto;
 pub mod endpoints;
 pub mod error;
 pub mod form;

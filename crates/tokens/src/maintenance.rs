@@ -121,7 +121,14 @@ fn run(store: Store, revocations: std::sync::Arc<Revocations>, rx: mpsc::Receive
             .iter()
             .map(|p| (p.client_pk.clone(), p.jti.clone(), p.expires_at))
             .collect();
-        match store.transaction_blocking(|c| repo::consume_jtis(c, &items)) {
+        let started = Instant::now();
+        let result = store.transaction_blocking(|c| repo::consume_jtis(c, &items));
+        tracing::debug!(
+            batch = items.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "jti batch"
+        );
+        match result {
             Ok(fresh) => {
                 for (p, f) in batch.into_iter().zip(fresh) {
                     let _ = p.reply.send(Ok(f));

@@ -63,7 +63,7 @@ pub fn sign_access(
             alg.as_str()
         ))
     })?;
-    jws::sign(&key.access_header, claims, key.signer.as_ref()).map_err(OAuthError::server_error)
+    jws::sign(&key.access_header, claims, &key.signer).map_err(OAuthError::server_error)
 }
 
 /// The id_token of a client session: what was granted, to whom, until when.
@@ -89,7 +89,7 @@ pub fn id_token(
         .keys
         .signer(client.access_token_alg)
         .ok_or_else(|| OAuthError::server_error("no active key"))?;
-    jws::sign(&key.id_header, &claims, key.signer.as_ref()).map_err(OAuthError::server_error)
+    jws::sign(&key.id_header, &claims, &key.signer).map_err(OAuthError::server_error)
 }
 
 /// Why a presented access token is not accepted; the text goes into `error_description`.
@@ -144,7 +144,7 @@ pub async fn validate(
     if key.alg.as_str() != jws.header.alg {
         return Err(Invalid::Signature);
     }
-    jws.verify(key.verifier.as_ref())
+    jws.verify_own(&key.verifier)
         .map_err(|_| Invalid::Signature)?;
     if claims.iss != tenant.issuer {
         return Err(Invalid::Signature);

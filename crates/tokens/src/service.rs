@@ -13,7 +13,7 @@ use store::repo::clients::{self, ClientRow};
 use store::repo::{signing_keys, tenants};
 use store::{Store, StoreError};
 
-use crate::jwks_fetch::JwksFetcher;
+use crate::jwks_fetch::{JwksFetcher, KeySet};
 use crate::keys::{KeyRing, SigningAlg};
 use crate::maintenance::{JtiLedger, Revocations};
 
@@ -50,7 +50,7 @@ pub struct Client {
     pub disabled: bool,
     /// `(HMAC of the secret, expiry)`; several live at once during rotation.
     pub secrets: Vec<(Vec<u8>, Option<i64>)>,
-    pub jwks: Option<Arc<josekit::jwk::JwkSet>>,
+    pub jwks: Option<Arc<KeySet>>,
     pub jwks_uri: Option<String>,
     loaded_at: Instant,
 }
@@ -68,10 +68,10 @@ impl Client {
             .filter_map(|g| g.parse().ok())
             .collect();
         let jwks = match &row.jwks {
-            Some(j) => Some(Arc::new(
+            Some(j) => Some(Arc::new(KeySet::new(
                 josekit::jwk::JwkSet::from_bytes(j.as_bytes())
                     .map_err(|e| format!("client {} jwks: {e}", row.client_id))?,
-            )),
+            ))),
             None => None,
         };
         Ok(Client {
