@@ -40,37 +40,39 @@ pub async fn request_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let id = incoming_id(&req).unwrap_or_else(domain::ids::new_id);
-    let span = tracing::info_span!("request", request_id = %id);
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let started = Instant::now();
     let header = HeaderValue::from_str(&id).ok();
+    let span = tracing::info_span!("request", request_id = %id);
+    let started = Instant::now();
 
     let result = REQUEST_ID
-        .scope(id.clone(), next.call(req).instrument(span.clone()))
+        .scope(id, next.call(req).instrument(span.clone()))
         .await;
 
     // Handlers' errors arrive here already rendered as responses; an Err comes only from
     // middleware below this one, and actix renders it.
     let mut response = result.inspect_err(|e| {
-        span.in_scope(
-            || tracing::warn!(%method, %path, error = %e, "request failed in middleware"),
-        );
+        span.in_scope(|| tracing::warn!(error = %e, "request failed in middleware"));
     })?;
     let status = response.status();
     span.in_scope(|| {
+        let (method, path) = (response.request().method(), response.request().path());
         let micros = started.elapsed().as_micros() as u64;
         if status.is_server_error() {
-            tracing::error!(%method, %path, status = status.as_u16(), micros, "request");
+            tracing::error!(%method, path, status = status.as_u16(), micros, "request");
         } else {
-            tracing::info!(%method, %path, status = status.as_u16(), micros, "request");
+            tracing::info!(%method, path, status = status.as_u16(), micros, "request");
         }
     });
+    let id = header
+        .as_ref()
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
     if let Some(h) = header {
         response.headers_mut().insert(REQUEST_ID_HEADER, h);
     }
     if status.as_u16() >= 400 && !response.headers().contains_key(CONTENT_TYPE) {
-        let problem = REQUEST_ID.sync_scope(id, || ApiError::problem_for_status(status));
+        let mut problem = ApiError::problem_for_status(status);
+        problem.request_id = id;
         let (req, old) = response.into_parts();
         let mut new = problem_response(&problem);
         for (name, value) in old.headers() {
