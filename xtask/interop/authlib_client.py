@@ -1,15 +1,30 @@
 """An unmodified standard OAuth client (Authlib) against a live Portcullis.
 
-Discovers the tenant's metadata (RFC 8414), obtains a token with client_credentials and
-client_secret_basic, verifies its signature against the published JWKS with Authlib's own JOSE
-code, introspects (RFC 7662) and revokes (RFC 7009) it. Exits non-zero on the first failure.
+Discovers the tenant's metadata (RFC 8414), obtains tokens with client_credentials and
+client_secret_basic, client_secret_post and private_key_jwt (RFC 7523, Authlib's own
+assertion), verifies a token's signature against the published JWKS with Authlib's JOSE code,
+introspects (RFC 7662) and revokes (RFC 7009) it. Exits non-zero on the first failure.
+
+`genkey DIR` first writes an RSA key pair for the private_key_jwt client: DIR/jwks.json (to
+register) and DIR/private.pem (for this script).
 """
+import json
 import os
 import sys
+import time
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, JsonWebToken
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+if len(sys.argv) == 3 and sys.argv[1] == "genkey":
+    key = JsonWebKey.generate_key("RSA", 2048, is_private=True)
+    with open(os.path.join(sys.argv[2], "jwks.json"), "w") as f:
+        json.dump({"keys": [key.as_dict(is_private=False, alg="RS384", use="sig")]}, f)
+    with open(os.path.join(sys.argv[2], "private.pem"), "wb") as f:
+        f.write(key.as_pem(is_private=True))
+    sys.exit(0)
 
 base = os.environ["PORTCULLIS_URL"]
 client_id = os.environ.get("CLIENT_ID", "admin")
@@ -45,6 +60,19 @@ check(claims["client_id"] == client_id, "client_id claim")
 post = OAuth2Session(client_id, secret, token_endpoint_auth_method="client_secret_post")
 token2 = post.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
 check("access_token" in token2, "client_secret_post")
+
+jwt_client = os.environ.get("JWT_CLIENT_ID")
+if jwt_client:
+    with open(os.environ["JWT_PRIVATE_KEY"], "rb") as f:
+        private_pem = f.read()
+    signed = OAuth2Session(jwt_client, private_pem, token_endpoint_auth_method="private_key_jwt")
+    # Authlib's assertions live an hour by default; Portcullis takes at most 5 minutes (the
+    # Redox contract), which Authlib lets a client ask for through the claims.
+    claims = {"exp": int(time.time()) + 300}
+    signed.register_client_auth_method(PrivateKeyJWT(meta["token_endpoint"], alg="RS384", claims=claims))
+    token3 = signed.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
+    check("access_token" in token3, "private_key_jwt with an Authlib-signed RS384 assertion")
+    check(JsonWebToken(["RS256"]).decode(token3["access_token"], jwks)["client_id"] == jwt_client, "jwt client token")
 
 info = session.introspect_token(meta["introspection_endpoint"], token=access).json()
 check(info["active"] is True and info["sub"] == client_id, f"introspection {info}")

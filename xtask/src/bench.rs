@@ -15,7 +15,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::sign::Signer;
 
-use crate::interop::TempDir;
+use crate::interop::{http_get_ok, TempDir};
 use crate::process::{cargo, exists, is_root, output, run};
 use crate::{root, Result};
 
@@ -274,25 +274,6 @@ impl Drop for Server {
             .status();
         let _ = self.child.wait();
     }
-}
-
-fn http_get_ok(port: u16, path: &str) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .is_err()
-    {
-        return false;
-    }
-    let mut buf = [0u8; 16];
-    s.read(&mut buf)
-        .map(|n| buf[..n].starts_with(b"HTTP/1.1 200"))
-        .unwrap_or(false)
 }
 
 fn fetch_token(base: &str, id: &str, secret: &str) -> Result<String> {

@@ -39,7 +39,7 @@ pub fn venv(requirements: &[&str]) -> Result<PathBuf> {
 pub struct LiveServer {
     pub url: String,
     child: std::process::Child,
-    _dir: TempDir,
+    pub dir: TempDir,
 }
 
 pub struct TempDir(pub PathBuf);
@@ -82,17 +82,34 @@ impl LiveServer {
         let server = LiveServer {
             url,
             child,
-            _dir: TempDir(dir),
+            dir: TempDir(dir),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            if http_get_ok(port, "/readyz") {
                 return Ok(server);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         Err("the server did not start listening within 30 s".into())
     }
+}
+
+/// Whether `GET path` answers 200 (the port accepts connections before the server serves).
+pub fn http_get_ok(port: u16, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if s.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    s.read(&mut buf)
+        .map(|n| buf[..n].starts_with(b"HTTP/1.1 200"))
+        .unwrap_or(false)
 }
 
 impl Drop for LiveServer {
@@ -114,17 +131,45 @@ pub fn authlib() -> Result<u64> {
         run(crate::process::cargo().args(["build", "--package", "portcullis-server"]))?;
     }
     let secret = "interop-secret-interop-secret-interop-secret";
+    let script = root()
+        .join("xtask")
+        .join("interop")
+        .join("authlib_client.py");
     let server = LiveServer::start(&binary, secret, &[])?;
+    // A private_key_jwt client whose key Authlib made, registered with the operator CLI.
+    output(
+        Command::new(&python)
+            .arg(&script)
+            .arg("genkey")
+            .arg(&server.dir.0),
+    )?;
+    output(
+        Command::new(&binary)
+            .current_dir(&server.dir.0)
+            .args([
+                "client",
+                "add",
+                "--tenant",
+                "system",
+                "--client-id",
+                "interop-jwt",
+            ])
+            .args([
+                "--auth",
+                "private_key_jwt",
+                "--jwks-file",
+                "jwks.json",
+                "--scopes",
+                "read",
+            ]),
+    )?;
     let out = output(
         Command::new(&python)
-            .arg(
-                root()
-                    .join("xtask")
-                    .join("interop")
-                    .join("authlib_client.py"),
-            )
+            .arg(&script)
             .env("PORTCULLIS_URL", &server.url)
-            .env("CLIENT_SECRET", secret),
+            .env("CLIENT_SECRET", secret)
+            .env("JWT_CLIENT_ID", "interop-jwt")
+            .env("JWT_PRIVATE_KEY", server.dir.0.join("private.pem")),
     )?;
     let text = String::from_utf8_lossy(&out);
     print!("{text}");
