@@ -1,4 +1,8 @@
 //! Tenants, organizations, devices, clients, signing keys and trust anchors: the admin API.
 
+pub mod actor;
+pub mod api;
 pub mod clients;
 pub mod tenants;
+
+pub use api::{configure, RegistryApi};

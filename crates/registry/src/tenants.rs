@@ -1,12 +1,63 @@
-//! Creating tenants: the row and its first signing keys, in one transaction.
+//! Tenants: creation with their first signing keys, settings, lookup.
 
 use domain::model::{Environment, KeyState, TenantSlug};
 use domain::secrets::MasterKey;
 use domain::{ids, now_unix};
+use serde::{Deserialize, Serialize};
+use store::repo::audit::{self, AuditRow};
 use store::repo::signing_keys;
 use store::repo::tenants::{self, TenantRow};
 use store::{Store, StoreError};
 use tokens::keys::{self, SigningAlg};
+use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
+
+/// Per-tenant token policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Access-token lifetime in seconds for clients that set none (30 to 86400).
+    #[serde(default = "default_lifetime")]
+    #[validate(range(min = 30, max = 86400, message = "must be between 30 and 86400 seconds"))]
+    #[schema(example = 300)]
+    pub access_token_lifetime: i64,
+    /// Signing algorithms clients of this tenant may choose (`RS256`, `ES256`).
+    #[serde(default = "default_algorithms")]
+    #[validate(custom(function = "valid_algorithms"))]
+    #[schema(example = json!(["RS256", "ES256"]))]
+    pub allowed_algorithms: Vec<String>,
+}
+
+fn default_lifetime() -> i64 {
+    tokens::service::DEFAULT_ACCESS_TOKEN_TTL
+}
+
+fn default_algorithms() -> Vec<String> {
+    SigningAlg::ALL.iter().map(|a| a.as_str().to_owned()).collect()
+}
+
+#[allow(clippy::ptr_arg)]
+fn valid_algorithms(algs: &Vec<String>) -> Result<(), ValidationError> {
+    if algs.is_empty() || algs.iter().any(|a| SigningAlg::parse(a).is_none()) {
+        let mut e = ValidationError::new("algorithms");
+        e.message = Some("must be a non-empty list of RS256 and ES256".into());
+        return Err(e);
+    }
+    Ok(())
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        TenantSettings { access_token_lifetime: default_lifetime(), allowed_algorithms: default_algorithms() }
+    }
+}
+
+impl TenantSettings {
+    /// Stored settings; damaged or older rows fall back to the defaults field by field.
+    pub fn from_row(row: &TenantRow) -> TenantSettings {
+        serde_json::from_str(&row.settings).unwrap_or_default()
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
@@ -18,13 +69,16 @@ pub enum TenantError {
     Keys(#[from] keys::KeyError),
 }
 
-/// Creates a tenant with an active RS256 and ES256 key.
+/// Creates a tenant with an active RS256 and ES256 key; `audit` describes the creation for the
+/// same transaction.
 pub async fn create(
     store: &Store,
     master_key: &MasterKey,
     slug: &TenantSlug,
     name: &str,
     environment: Environment,
+    settings: &TenantSettings,
+    audit: impl FnOnce(&TenantRow) -> Option<AuditRow>,
 ) -> Result<TenantRow, TenantError> {
     let now = now_unix();
     let row = TenantRow {
@@ -32,20 +86,23 @@ pub async fn create(
         slug: slug.to_string(),
         name: name.to_owned(),
         environment: environment.to_string(),
-        settings: "{}".to_owned(),
+        settings: serde_json::to_string(settings).unwrap_or_else(|_| "{}".into()),
         disabled: false,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let key_rows = SigningAlg::ALL
         .iter()
         .map(|alg| keys::generate(&row.id, *alg, KeyState::Active, master_key))
         .collect::<Result<Vec<_>, _>>()?;
+    let event = audit(&row);
     let inserted = row.clone();
     store
         .transaction(move |c| {
             tenants::insert(c, &inserted)?;
-            key_rows.iter().try_for_each(|k| signing_keys::insert(c, k))
+            key_rows.iter().try_for_each(|k| signing_keys::insert(c, k))?;
+            event.iter().try_for_each(|e| audit::insert(c, e))
         })
         .await
         .map_err(|e| match e {
@@ -53,4 +110,15 @@ pub async fn create(
             e => TenantError::Store(e),
         })?;
     Ok(row)
+}
+
+/// A tenant by id or by slug.
+pub async fn find(store: &Store, id_or_slug: &str) -> Result<Option<TenantRow>, StoreError> {
+    let key = id_or_slug.to_owned();
+    store
+        .run(move |c| match tenants::find(c, &key)? {
+            Some(t) => Ok(Some(t)),
+            None => tenants::find_by_slug(c, &key),
+        })
+        .await
 }

@@ -67,6 +67,7 @@ pub fn build(
         .service(ops::healthz)
         .service(ops::readyz)
         .configure(tokens::configure)
+        .configure(registry::configure)
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", (*state.spec).clone()))
 }

@@ -79,6 +79,7 @@ pub async fn run(
         disabled: false,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let platform_admin = json_list(&[TenantRole::PlatformAdmin.as_str()]);
     let user = UserRow {

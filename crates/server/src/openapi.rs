@@ -55,6 +55,7 @@ impl Modify for SecuritySchemes {
 pub fn spec() -> utoipa::openapi::OpenApi {
     let mut api = ServerApi::openapi();
     api.merge(tokens::TokensApi::openapi());
+    api.merge(registry::RegistryApi::openapi());
     api
 }
 

@@ -10,6 +10,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        version -> BigInt,
     }
 }
 
@@ -21,6 +22,7 @@ diesel::table! {
         name -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        version -> BigInt,
     }
 }
 
@@ -38,6 +40,8 @@ diesel::table! {
         locked_until -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        version -> BigInt,
+        token_kid -> Nullable<Text>,
     }
 }
 
@@ -54,6 +58,7 @@ diesel::table! {
         locked_until -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        version -> BigInt,
     }
 }
 
@@ -90,6 +95,7 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        version -> BigInt,
     }
 }
 

@@ -15,6 +15,7 @@ fn tenant(id: &str, slug: &str) -> TenantRow {
         disabled: false,
         created_at: 1,
         updated_at: 1,
+        version: 1,
     }
 }
 

@@ -22,6 +22,7 @@ pub fn client_access_token(
     scope: &str,
 ) -> Result<(Minted, AccessClaims), OAuthError> {
     let now = now_unix();
+    let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl);
     let claims = AccessClaims {
         iss: tenant.issuer.clone(),
         sub: client.client_id.clone(),
@@ -30,7 +31,7 @@ pub fn client_access_token(
         scope: scope.to_owned(),
         jti: ids::new_id(),
         iat: now,
-        exp: Some(now + client.access_token_ttl),
+        exp: Some(now + ttl),
         tenant: tenant.slug.clone(),
         org: client.organization_id.clone(),
         device: None,
@@ -45,7 +46,7 @@ pub fn client_access_token(
     Ok((
         Minted {
             token,
-            expires_in: client.access_token_ttl,
+            expires_in: ttl,
         },
         claims,
     ))
@@ -77,7 +78,7 @@ pub fn id_token(
         sub: access.sub.clone(),
         aud: client.client_id.clone(),
         iat: access.iat,
-        exp: access.exp.unwrap_or(access.iat + client.access_token_ttl),
+        exp: access.exp.unwrap_or(access.iat + tenant.access_token_ttl),
         auth_time: access.auth_time,
         tenant: tenant.slug.clone(),
         policies: access.scopes().map(str::to_owned).collect(),

@@ -28,6 +28,8 @@ pub struct Tenant {
     pub token_endpoint: String,
     pub environment: Environment,
     pub disabled: bool,
+    /// Access-token lifetime for clients that set none (the tenant's settings).
+    pub access_token_ttl: i64,
     pub keys: KeyRing,
     /// The JWKS document, serialised once.
     pub jwks_json: String,
@@ -44,7 +46,8 @@ pub struct Client {
     pub scopes: Vec<String>,
     pub default_scopes: Vec<String>,
     pub roles: Vec<String>,
-    pub access_token_ttl: i64,
+    /// `None`: the tenant's default.
+    pub access_token_ttl: Option<i64>,
     pub access_token_alg: SigningAlg,
     pub organization_id: Option<String>,
     pub disabled: bool,
@@ -81,7 +84,7 @@ impl Client {
             scopes: list(&row.scopes, "scopes")?,
             default_scopes: list(&row.default_scopes, "default_scopes")?,
             roles: list(&row.tenant_roles, "tenant_roles")?,
-            access_token_ttl: row.access_token_ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
+            access_token_ttl: row.access_token_ttl,
             access_token_alg: SigningAlg::parse(&row.access_token_alg).unwrap_or(SigningAlg::Rs256),
             organization_id: row.organization_id,
             disabled: row.disabled,
@@ -163,6 +166,10 @@ impl TokenService {
             jwks_json: keys.jwks().to_string(),
             keys,
             environment: row.environment.parse().unwrap_or(Environment::Production),
+            access_token_ttl: serde_json::from_str::<serde_json::Value>(&row.settings)
+                .ok()
+                .and_then(|s| s["access_token_lifetime"].as_i64())
+                .unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
             disabled: row.disabled,
             id: row.id,
             slug: row.slug,

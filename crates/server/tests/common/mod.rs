@@ -45,6 +45,8 @@ impl Env {
             &slug,
             "Test",
             environment,
+            &registry::tenants::TenantSettings::default(),
+            |_| None,
         )
         .await
         .unwrap()

@@ -1,7 +1,9 @@
 //! Repositories: one module per table family, plain functions over a [`crate::DbConnection`] so
 //! that callers can compose them inside one transaction.
 
+pub mod audit;
 pub mod clients;
+pub mod devices;
 pub mod refresh_tokens;
 pub mod signing_keys;
 pub mod tenants;

@@ -72,3 +72,15 @@ pub fn promote(
     }
     Ok(())
 }
+
+/// Deletes a retired key; `false` if there is no such retired key.
+pub fn delete_retired(conn: &mut DbConnection, tenant_id: &str, kid: &str) -> Result<bool, StoreError> {
+    let n = diesel::delete(
+        signing_keys::table
+            .filter(signing_keys::tenant_id.eq(tenant_id))
+            .filter(signing_keys::id.eq(kid))
+            .filter(signing_keys::state.eq("retired")),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
+}

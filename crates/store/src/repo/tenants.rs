@@ -14,6 +14,8 @@ pub struct TenantRow {
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every update; the resource's ETag.
+    pub version: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &TenantRow) -> Result<(), StoreError> {
@@ -41,4 +43,46 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<TenantRow>, Stor
         .select(TenantRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Tenants in id order after `cursor`, at most `limit`; `only` restricts to one tenant id.
+pub fn list(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+    only: Option<&str>,
+) -> Result<Vec<TenantRow>, StoreError> {
+    let mut q = tenants::table.select(TenantRow::as_select()).order(tenants::id.asc()).limit(limit).into_boxed();
+    if let Some(a) = after {
+        q = q.filter(tenants::id.gt(a.to_owned()));
+    }
+    if let Some(id) = only {
+        q = q.filter(tenants::id.eq(id.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// What a PATCH may change.
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = tenants)]
+pub struct TenantChanges {
+    pub name: Option<String>,
+    pub environment: Option<String>,
+    pub settings: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+/// Applies `changes` if the row is still at `version`; `false` when someone else changed it
+/// first (or it does not exist).
+pub fn update_if_version(
+    conn: &mut DbConnection,
+    id: &str,
+    version: i64,
+    changes: &TenantChanges,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(tenants::table.filter(tenants::id.eq(id)).filter(tenants::version.eq(version)))
+        .set((changes, tenants::version.eq(version + 1), tenants::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(n == 1)
 }

@@ -54,8 +54,14 @@ pub enum ApiError {
     /// RFC 6750 `invalid_token`: the reason is safe to show (expired, revoked, ...).
     #[error("{0}")]
     InvalidToken(String),
+    #[error("you may not do this")]
+    Forbidden,
     #[error("{0} not found")]
     NotFound(String),
+    #[error("send `If-Match` with the resource's ETag")]
+    PreconditionRequired,
+    #[error("the resource changed since you read it; GET it again and retry with its new ETag")]
+    PreconditionFailed,
     #[error("{0}")]
     Conflict(String),
     #[error("request body larger than {limit} bytes")]
@@ -76,7 +82,10 @@ impl ApiError {
             ApiError::Validation(_) => ("validation", "Invalid request"),
             ApiError::Unauthorized => ("unauthorized", "Authentication required"),
             ApiError::InvalidToken(_) => ("invalid-token", "Invalid access token"),
+            ApiError::Forbidden => ("forbidden", "Forbidden"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::PreconditionRequired => ("precondition-required", "Precondition required"),
+            ApiError::PreconditionFailed => ("precondition-failed", "Precondition failed"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             ApiError::UnsupportedMediaType(_) => {
@@ -144,7 +153,10 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -1,0 +1,225 @@
+//! `/admin/v1/tenants/{id}/keys`: signing-key rotation.
+
+use actix_web::{web, HttpResponse};
+use domain::model::KeyState;
+use domain::now_unix;
+use domain::secrets::MasterKey;
+use serde::{Deserialize, Serialize};
+use store::repo::signing_keys::{self, SigningKeyRow};
+use store::repo::{audit, devices};
+use store::{Store, StoreError};
+use tokens::http::{ApiError, FieldError, Problem, Valid};
+use tokens::keys::{self, SigningAlg};
+use tokens::TokenService;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::managed_tenant;
+use crate::actor::Actor;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Key {
+    pub kid: String,
+    #[schema(example = "ES256")]
+    pub alg: String,
+    /// `next`, `active` or `retired`.
+    #[schema(example = "next")]
+    pub state: String,
+    /// The public key as published in JWKS.
+    #[schema(value_type = Object)]
+    pub public_jwk: serde_json::Value,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+    pub retired_at: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub items: Vec<Key>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"alg": "ES256"}))]
+pub struct CreateKey {
+    /// `RS256` or `ES256`.
+    pub alg: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Promoted {
+    pub kid: String,
+    #[schema(example = "active")]
+    pub state: String,
+    /// Device tokens signed by the key this one replaces; they stop validating now.
+    pub invalidated_device_tokens: i64,
+}
+
+fn view(row: &SigningKeyRow) -> Key {
+    Key {
+        kid: row.id.clone(),
+        alg: row.alg.clone(),
+        state: row.state.clone(),
+        public_jwk: serde_json::from_str(&row.public_jwk).unwrap_or_default(),
+        created_at: row.created_at,
+        activated_at: row.activated_at,
+        retired_at: row.retired_at,
+    }
+}
+
+/// List a tenant's signing keys (public parts only).
+#[utoipa::path(
+    get, path = "/admin/v1/tenants/{id}/keys", tag = "Admin: keys",
+    params(("id" = String, Path, description = "Tenant id or slug")),
+    responses(
+        (status = 200, description = "The keys, oldest first", body = KeyList),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(actor: Actor, id: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    let tenant = managed_tenant(&store, &actor, &id).await?;
+    let rows = store.run(move |c| signing_keys::of_tenant(c, &tenant.id)).await?;
+    Ok(HttpResponse::Ok().json(KeyList { items: rows.iter().map(view).collect(), next_cursor: None }))
+}
+
+/// Create a `next` key.
+///
+/// It is published in JWKS at once, so relying parties learn it before it signs anything.
+#[utoipa::path(
+    post, path = "/admin/v1/tenants/{id}/keys", tag = "Admin: keys",
+    params(("id" = String, Path, description = "Tenant id or slug")),
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "Created in state next", body = Key),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unsupported algorithm", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    actor: Actor,
+    id: web::Path<String>,
+    body: Valid<CreateKey>,
+    store: web::Data<Store>,
+    master_key: web::Data<MasterKey>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = managed_tenant(&store, &actor, &id).await?;
+    let alg = SigningAlg::parse(&body.0.alg).ok_or_else(|| {
+        ApiError::Validation(vec![FieldError { field: "alg".into(), message: "must be RS256 or ES256".into() }])
+    })?;
+    let row = keys::generate(&tenant.id, alg, KeyState::Next, &master_key).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let event = actor.audit(&tenant.id, "key.create", &format!("key:{}", row.id), serde_json::json!({"alg": row.alg}));
+    let inserted = row.clone();
+    store
+        .transaction(move |c| {
+            signing_keys::insert(c, &inserted)?;
+            audit::insert(c, &event)
+        })
+        .await?;
+    svc.forget_tenant(&tenant.slug);
+    Ok(HttpResponse::Created().json(view(&row)))
+}
+
+/// Promote a `next` key to `active`.
+///
+/// The active key of the same algorithm retires: it stays in JWKS and keeps verifying the
+/// access tokens it signed until they expire; device tokens it signed stop validating.
+#[utoipa::path(
+    post, path = "/admin/v1/tenants/{id}/keys/{kid}/promote", tag = "Admin: keys",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("kid" = String, Path, description = "Key id")),
+    responses(
+        (status = 200, description = "Now active", body = Promoted),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The key is not in state next", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn promote(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, kid) = path.into_inner();
+    let tenant = managed_tenant(&store, &actor, &id).await?;
+    let event = actor.audit(&tenant.id, "key.promote", &format!("key:{kid}"), serde_json::json!({}));
+    let (tid, k) = (tenant.id.clone(), kid.clone());
+    let invalidated = store
+        .transaction(move |c| {
+            let keys = signing_keys::of_tenant(c, &tid)?;
+            let key = keys.iter().find(|r| r.id == k).ok_or(StoreError::NotFound)?;
+            if key.state != KeyState::Next.as_str() {
+                return Ok(None);
+            }
+            let mut invalidated = 0;
+            for old in keys.iter().filter(|r| r.alg == key.alg && r.state == KeyState::Active.as_str()) {
+                invalidated += devices::count_tokens_signed_by(c, &tid, &old.id)?;
+            }
+            signing_keys::promote(c, &tid, &k, &key.alg, now_unix())?;
+            audit::insert(c, &event)?;
+            Ok(Some(invalidated))
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound("key".into()),
+            e => e.into(),
+        })?
+        .ok_or_else(|| ApiError::Conflict("only a key in state next can be promoted".into()))?;
+    svc.forget_tenant(&tenant.slug);
+    Ok(HttpResponse::Ok().json(Promoted { kid, state: "active".into(), invalidated_device_tokens: invalidated }))
+}
+
+/// Delete a retired key.
+#[utoipa::path(
+    delete, path = "/admin/v1/tenants/{id}/keys/{kid}", tag = "Admin: keys",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("kid" = String, Path, description = "Key id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The key is not retired", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, kid) = path.into_inner();
+    let tenant = managed_tenant(&store, &actor, &id).await?;
+    let event = actor.audit(&tenant.id, "key.delete", &format!("key:{kid}"), serde_json::json!({}));
+    let (tid, k) = (tenant.id.clone(), kid.clone());
+    let outcome = store
+        .transaction(move |c| {
+            let exists = signing_keys::of_tenant(c, &tid)?.iter().any(|r| r.id == k);
+            if !exists {
+                return Ok(None);
+            }
+            let deleted = signing_keys::delete_retired(c, &tid, &k)?;
+            if deleted {
+                audit::insert(c, &event)?;
+            }
+            Ok(Some(deleted))
+        })
+        .await?;
+    match outcome {
+        None => Err(ApiError::NotFound("key".into())),
+        Some(false) => Err(ApiError::Conflict("only a retired key can be deleted".into())),
+        Some(true) => {
+            svc.forget_tenant(&tenant.slug);
+            Ok(HttpResponse::NoContent().finish())
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The admin REST API (`/admin/v1`).
+
+pub mod audit;
+pub mod keys;
+pub mod tenants;
+
+use actix_web::web;
+use store::repo::tenants::TenantRow;
+use store::Store;
+use tokens::http::ApiError;
+use utoipa::OpenApi;
+
+use crate::actor::Actor;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin/v1")
+            .service(
+                web::resource("/tenants")
+                    .route(web::get().to(tenants::list))
+                    .route(web::post().to(tenants::create)),
+            )
+            .service(
+                web::resource("/tenants/{id}")
+                    .route(web::get().to(tenants::get))
+                    .route(web::patch().to(tenants::update))
+                    .route(web::delete().to(tenants::delete)),
+            )
+            .service(
+                web::resource("/tenants/{id}/keys")
+                    .route(web::get().to(keys::list))
+                    .route(web::post().to(keys::create)),
+            )
+            .service(web::resource("/tenants/{id}/keys/{kid}").route(web::delete().to(keys::delete)))
+            .service(web::resource("/tenants/{id}/keys/{kid}/promote").route(web::post().to(keys::promote)))
+            .service(web::resource("/tenants/{id}/audit-events").route(web::get().to(audit::list))),
+    );
+}
+
+/// The tenant in the path, if the caller may manage it; 404 otherwise (no existence leak).
+pub(crate) async fn managed_tenant(store: &Store, actor: &Actor, id: &str) -> Result<TenantRow, ApiError> {
+    let tenant = crate::tenants::find(store, id).await?.ok_or_else(|| ApiError::NotFound("tenant".into()))?;
+    actor.check(&tenant)?;
+    Ok(tenant)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete,
+        keys::list, keys::create, keys::promote, keys::delete,
+        audit::list,
+    ),
+    tags(
+        (name = "Admin: tenants", description = "Tenants: isolation units with their own issuer, keys and settings. \
+            Platform admins (a token of the `system` tenant with `platform_admin`, e.g. from the `admin` \
+            client) manage all; a tenant admin manages its own tenant only."),
+        (name = "Admin: keys", description = "Signing-key rotation: create a `next` key (published in JWKS at once), \
+            promote it to `active` (the old key retires and keeps verifying the tokens it signed until they \
+            expire), delete retired keys."),
+        (name = "Admin: audit", description = "Who did what to which object, when, from where."),
+    )
+)]
+pub struct RegistryApi;

@@ -1,0 +1,290 @@
+//! `/admin/v1/tenants`.
+
+use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::{web, HttpRequest, HttpResponse};
+use domain::model::{Environment, TenantRole, TenantSlug};
+use domain::now_unix;
+use domain::secrets::MasterKey;
+use serde::{Deserialize, Serialize};
+use store::repo::audit;
+use store::repo::tenants::{self, TenantChanges, TenantRow};
+use store::Store;
+use tokens::http::{etag, if_match, next_cursor, ApiError, FieldError, PageQuery, Problem, Valid};
+use tokens::TokenService;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::managed_tenant;
+use crate::actor::Actor;
+use crate::tenants::{TenantError, TenantSettings};
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"slug": "acme-health", "name": "Acme Health", "environment": "sandbox"}))]
+pub struct CreateTenant {
+    /// URL name: 3 to 40 of a-z, 0-9 and '-'; unique; part of the issuer.
+    #[validate(custom(function = "valid_slug"))]
+    pub slug: String,
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: String,
+    pub environment: Environment,
+    #[serde(default)]
+    #[validate(nested)]
+    pub settings: TenantSettings,
+}
+
+fn valid_slug(slug: &str) -> Result<(), validator::ValidationError> {
+    slug.parse::<TenantSlug>().map(|_| ()).map_err(|e| {
+        let mut v = validator::ValidationError::new("slug");
+        v.message = Some(e.reason.into());
+        v
+    })
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme Health (prod)", "settings": {"access_token_lifetime": 600, "allowed_algorithms": ["ES256"]}}))]
+pub struct UpdateTenant {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: Option<String>,
+    pub environment: Option<Environment>,
+    #[validate(nested)]
+    pub settings: Option<TenantSettings>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tenant {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub environment: String,
+    /// `{public_url}/t/{slug}`: the `iss` of its tokens.
+    pub issuer: String,
+    pub settings: TenantSettings,
+    /// A disabled tenant issues nothing and its tokens do not validate.
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantList {
+    pub items: Vec<Tenant>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+fn view(row: &TenantRow, svc: &TokenService) -> Tenant {
+    Tenant {
+        id: row.id.clone(),
+        slug: row.slug.clone(),
+        name: row.name.clone(),
+        environment: row.environment.clone(),
+        issuer: svc.issuer(&row.slug),
+        settings: TenantSettings::from_row(row),
+        disabled: row.disabled,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+fn with_etag(mut resp: HttpResponse, version: i64) -> HttpResponse {
+    resp.headers_mut().insert(ETAG, etag(version));
+    resp
+}
+
+/// Create a tenant (platform admins).
+///
+/// Creates its RS256 and ES256 signing keys; its issuer is `{public_url}/t/{slug}`.
+#[utoipa::path(
+    post, path = "/admin/v1/tenants", tag = "Admin: tenants",
+    request_body = CreateTenant,
+    responses(
+        (status = 201, description = "Created", body = Tenant, headers(("ETag" = String), ("Location" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a platform admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    actor: Actor,
+    body: Valid<CreateTenant>,
+    store: web::Data<Store>,
+    master_key: web::Data<MasterKey>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    actor.require_platform_admin()?;
+    let body = body.0;
+    let slug: TenantSlug = body.slug.parse().map_err(|e: domain::model::ParseError| {
+        ApiError::Validation(vec![FieldError { field: "slug".into(), message: e.reason }])
+    })?;
+    let row = crate::tenants::create(&store, &master_key, &slug, &body.name, body.environment, &body.settings, |t| {
+        Some(actor.audit(&t.id, "tenant.create", &format!("tenant:{}", t.id), serde_json::json!({"slug": t.slug})))
+    })
+    .await
+    .map_err(|e| match e {
+        TenantError::SlugTaken => ApiError::Conflict(format!("a tenant with slug `{slug}` exists")),
+        TenantError::Store(e) => e.into(),
+        TenantError::Keys(e) => ApiError::Internal(e.to_string()),
+    })?;
+    let resp = HttpResponse::Created()
+        .insert_header((LOCATION, format!("/admin/v1/tenants/{}", row.id)))
+        .json(view(&row, &svc));
+    Ok(with_etag(resp, row.version))
+}
+
+/// List tenants: all for platform admins, its own for a tenant admin.
+#[utoipa::path(
+    get, path = "/admin/v1/tenants", tag = "Admin: tenants",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of tenants", body = TenantList),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    actor: Actor,
+    page: web::Query<PageQuery>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let only = if actor.is_platform_admin() {
+        None
+    } else if actor.bearer.has_role(TenantRole::TenantAdmin.as_str()) {
+        Some(actor.bearer.tenant.id.clone())
+    } else {
+        return Err(ApiError::Forbidden);
+    };
+    let (limit, after) = page.resolve()?;
+    let mut rows = store
+        .run(move |c| tenants::list(c, after.as_deref(), limit + 1, only.as_deref()))
+        .await?;
+    let next_cursor = next_cursor(&mut rows, limit, |t| &t.id);
+    let items = rows.iter().map(|r| view(r, &svc)).collect();
+    Ok(HttpResponse::Ok().json(TenantList { items, next_cursor }))
+}
+
+/// Get a tenant by id or slug.
+#[utoipa::path(
+    get, path = "/admin/v1/tenants/{id}", tag = "Admin: tenants",
+    params(("id" = String, Path, description = "Tenant id or slug")),
+    responses(
+        (status = 200, description = "The tenant", body = Tenant, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    actor: Actor,
+    id: web::Path<String>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let row = managed_tenant(&store, &actor, &id).await?;
+    Ok(with_etag(HttpResponse::Ok().json(view(&row, &svc)), row.version))
+}
+
+/// Update a tenant's name, environment or settings.
+///
+/// Send the `ETag` of your last read as `If-Match`: a concurrent change answers 412 instead of
+/// being overwritten.
+#[utoipa::path(
+    patch, path = "/admin/v1/tenants/{id}", tag = "Admin: tenants",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("If-Match" = String, Header, description = "The ETag of the tenant as last read")),
+    request_body = UpdateTenant,
+    responses(
+        (status = 200, description = "Updated", body = Tenant, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The tenant changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    actor: Actor,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: Valid<UpdateTenant>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let row = managed_tenant(&store, &actor, &id).await?;
+    let version = if_match(&req)?;
+    let body = body.0;
+    let changes = TenantChanges {
+        name: body.name,
+        environment: body.environment.map(|e| e.to_string()),
+        settings: body.settings.map(|s| serde_json::to_string(&s).unwrap_or_default()),
+        disabled: None,
+    };
+    let event = actor.audit(&row.id, "tenant.update", &format!("tenant:{}", row.id), serde_json::json!({
+        "name": changes.name, "environment": changes.environment, "settings": changes.settings,
+    }));
+    let tid = row.id.clone();
+    let updated = store
+        .transaction(move |c| {
+            if !tenants::update_if_version(c, &tid, version, &changes, now_unix())? {
+                return Ok(None);
+            }
+            audit::insert(c, &event)?;
+            tenants::find(c, &tid)
+        })
+        .await?
+        .ok_or(ApiError::PreconditionFailed)?;
+    svc.forget_tenant(&updated.slug);
+    Ok(with_etag(HttpResponse::Ok().json(view(&updated, &svc)), updated.version))
+}
+
+/// Disable a tenant.
+///
+/// Its tokens stop validating at once on this replica, and within 5 s on others; it issues
+/// nothing more. The `system` tenant cannot be disabled.
+#[utoipa::path(
+    delete, path = "/admin/v1/tenants/{id}", tag = "Admin: tenants",
+    params(("id" = String, Path, description = "Tenant id or slug")),
+    responses(
+        (status = 204, description = "Disabled"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The system tenant", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    actor: Actor,
+    id: web::Path<String>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let row = managed_tenant(&store, &actor, &id).await?;
+    if row.slug == TenantSlug::SYSTEM {
+        return Err(ApiError::Conflict("the system tenant cannot be disabled".into()));
+    }
+    let event = actor.audit(&row.id, "tenant.disable", &format!("tenant:{}", row.id), serde_json::json!({}));
+    let (tid, version) = (row.id.clone(), row.version);
+    let changes = TenantChanges { disabled: Some(true), ..Default::default() };
+    let done = store
+        .transaction(move |c| {
+            let done = tenants::update_if_version(c, &tid, version, &changes, now_unix())?;
+            if done {
+                audit::insert(c, &event)?;
+            }
+            Ok(done)
+        })
+        .await?;
+    if !done {
+        return Err(ApiError::Conflict("the tenant changed meanwhile; retry".into()));
+    }
+    svc.forget_tenant(&row.slug);
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,129 @@
+//! Conventions of the admin and account APIs: validated JSON bodies, cursor pagination and
+//! optimistic concurrency (ETag / If-Match).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{HeaderValue, IF_MATCH};
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use super::{ApiError, FieldError};
+
+/// A JSON body that parsed and passed its `validator` rules; otherwise a 422 problem listing
+/// every invalid field.
+pub struct Valid<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for Valid<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Valid<T>, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let web::Json(value) = json.await?;
+            value.validate().map_err(|e| ApiError::Validation(field_errors(&e)))?;
+            Ok(Valid(value))
+        })
+    }
+}
+
+/// Flattens validator's tree into `field.path: message` entries.
+pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    fn walk(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldError>) {
+        for (field, kind) in errors.errors() {
+            let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+            match kind {
+                ValidationErrorsKind::Field(list) => {
+                    for e in list {
+                        let message = e
+                            .message
+                            .as_ref()
+                            .map(|m| m.to_string())
+                            .unwrap_or_else(|| format!("invalid ({})", e.code));
+                        out.push(FieldError { field: path.clone(), message });
+                    }
+                }
+                ValidationErrorsKind::Struct(inner) => walk(&path, inner, out),
+                ValidationErrorsKind::List(items) => {
+                    for (i, inner) in items {
+                        walk(&format!("{path}[{i}]"), inner, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", errors, &mut out);
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+/// `?limit=&cursor=` of every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_PAGE: i64 = 200;
+
+impl PageQuery {
+    /// The page size and the id to continue after.
+    pub fn resolve(&self) -> Result<(i64, Option<String>), ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ApiError::Validation(vec![FieldError {
+                field: "limit".into(),
+                message: format!("must be between 1 and {MAX_PAGE}"),
+            }]));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(c) => Some(
+                B64.decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| ApiError::BadRequest("`cursor` is not one this API issued".into()))?,
+            ),
+        };
+        Ok((limit, after))
+    }
+}
+
+/// The cursor for the page after `items` (one more row than `limit` was asked for tells
+/// whether there is a next page).
+pub fn next_cursor<T>(items: &mut Vec<T>, limit: i64, id: impl Fn(&T) -> &str) -> Option<String> {
+    if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|last| B64.encode(id(last)))
+    } else {
+        None
+    }
+}
+
+/// The ETag of a resource at `version`.
+pub fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+/// The version an `If-Match` header names; required, so no update is blind.
+pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
+    let value = req.headers().get(IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .ok_or(ApiError::PreconditionFailed)
+}
