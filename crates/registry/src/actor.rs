@@ -28,13 +28,19 @@ impl FromRequest for Actor {
         let bearer = Bearer::from_request(req, payload);
         // The TCP peer; a forwarded address is only as good as the proxy, so it is not used.
         let ip = req.peer_addr().map(|a| a.ip().to_string());
-        Box::pin(async move { Ok(Actor { bearer: bearer.await?, ip }) })
+        Box::pin(async move {
+            Ok(Actor {
+                bearer: bearer.await?,
+                ip,
+            })
+        })
     }
 }
 
 impl Actor {
     pub fn is_platform_admin(&self) -> bool {
-        self.bearer.tenant.slug == TenantSlug::SYSTEM && self.bearer.has_role(TenantRole::PlatformAdmin.as_str())
+        self.bearer.tenant.slug == TenantSlug::SYSTEM
+            && self.bearer.has_role(TenantRole::PlatformAdmin.as_str())
     }
 
     /// May this caller manage `tenant`? `Err(NotFound)` for a tenant it may not even see.
@@ -63,12 +69,22 @@ impl Actor {
     /// `client:<id>@<tenant>` or `user:<sub>@<tenant>`: stable, and never a secret.
     pub fn label(&self) -> String {
         let c = &self.bearer.claims;
-        let kind = if c.sub == c.client_id { "client" } else { "user" };
+        let kind = if c.sub == c.client_id {
+            "client"
+        } else {
+            "user"
+        };
         format!("{kind}:{}@{}", c.sub, c.tenant)
     }
 
     /// An audit event of this caller's write, for the same transaction as the write.
-    pub fn audit(&self, tenant_id: &str, action: &str, target: &str, details: serde_json::Value) -> AuditRow {
+    pub fn audit(
+        &self,
+        tenant_id: &str,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+    ) -> AuditRow {
         AuditRow {
             id: ids::new_id(),
             tenant_id: tenant_id.to_owned(),

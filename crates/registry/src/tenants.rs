@@ -18,7 +18,11 @@ use validator::{Validate, ValidationError};
 pub struct TenantSettings {
     /// Access-token lifetime in seconds for clients that set none (30 to 86400).
     #[serde(default = "default_lifetime")]
-    #[validate(range(min = 30, max = 86400, message = "must be between 30 and 86400 seconds"))]
+    #[validate(range(
+        min = 30,
+        max = 86400,
+        message = "must be between 30 and 86400 seconds"
+    ))]
     #[schema(example = 300)]
     pub access_token_lifetime: i64,
     /// Signing algorithms clients of this tenant may choose (`RS256`, `ES256`).
@@ -33,7 +37,10 @@ fn default_lifetime() -> i64 {
 }
 
 fn default_algorithms() -> Vec<String> {
-    SigningAlg::ALL.iter().map(|a| a.as_str().to_owned()).collect()
+    SigningAlg::ALL
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect()
 }
 
 #[allow(clippy::ptr_arg)]
@@ -48,7 +55,10 @@ fn valid_algorithms(algs: &Vec<String>) -> Result<(), ValidationError> {
 
 impl Default for TenantSettings {
     fn default() -> Self {
-        TenantSettings { access_token_lifetime: default_lifetime(), allowed_algorithms: default_algorithms() }
+        TenantSettings {
+            access_token_lifetime: default_lifetime(),
+            allowed_algorithms: default_algorithms(),
+        }
     }
 }
 
@@ -101,7 +111,9 @@ pub async fn create(
     store
         .transaction(move |c| {
             tenants::insert(c, &inserted)?;
-            key_rows.iter().try_for_each(|k| signing_keys::insert(c, k))?;
+            key_rows
+                .iter()
+                .try_for_each(|k| signing_keys::insert(c, k))?;
             event.iter().try_for_each(|e| audit::insert(c, e))
         })
         .await

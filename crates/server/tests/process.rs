@@ -282,7 +282,10 @@ fn migrate_and_openapi_commands() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let first = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(first.starts_with("applied ") && !first.starts_with("applied 0 "), "{first}");
+    assert!(
+        first.starts_with("applied ") && !first.starts_with("applied 0 "),
+        "{first}"
+    );
     let again = command(dir.path())
         .arg("migrate")
         .env("PORTCULLIS_DATABASE_URL", url_text(&db.url))

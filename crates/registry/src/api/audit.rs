@@ -80,11 +80,24 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
     let q = q.into_inner();
-    let (limit, after) = PageQuery { limit: q.limit, cursor: q.cursor }.resolve()?;
-    let filter = AuditFilter { actor: q.actor, action: q.action, target: q.target, from: q.from, to: q.to };
+    let (limit, after) = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .resolve()?;
+    let filter = AuditFilter {
+        actor: q.actor,
+        action: q.action,
+        target: q.target,
+        from: q.from,
+        to: q.to,
+    };
     let mut rows = store
         .run(move |c| audit::list(c, &tenant.id, &filter, after.as_deref(), limit + 1))
         .await?;
     let next_cursor = next_cursor(&mut rows, limit, |r| &r.id);
-    Ok(HttpResponse::Ok().json(AuditList { items: rows.into_iter().map(view).collect(), next_cursor }))
+    Ok(HttpResponse::Ok().json(AuditList {
+        items: rows.into_iter().map(view).collect(),
+        next_cursor,
+    }))
 }

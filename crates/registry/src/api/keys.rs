@@ -80,10 +80,19 @@ fn view(row: &SigningKeyRow) -> Key {
     ),
     security(("bearer" = []))
 )]
-pub async fn list(actor: Actor, id: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    actor: Actor,
+    id: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let rows = store.run(move |c| signing_keys::of_tenant(c, &tenant.id)).await?;
-    Ok(HttpResponse::Ok().json(KeyList { items: rows.iter().map(view).collect(), next_cursor: None }))
+    let rows = store
+        .run(move |c| signing_keys::of_tenant(c, &tenant.id))
+        .await?;
+    Ok(HttpResponse::Ok().json(KeyList {
+        items: rows.iter().map(view).collect(),
+        next_cursor: None,
+    }))
 }
 
 /// Create a `next` key.
@@ -112,10 +121,19 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
     let alg = SigningAlg::parse(&body.0.alg).ok_or_else(|| {
-        ApiError::Validation(vec![FieldError { field: "alg".into(), message: "must be RS256 or ES256".into() }])
+        ApiError::Validation(vec![FieldError {
+            field: "alg".into(),
+            message: "must be RS256 or ES256".into(),
+        }])
     })?;
-    let row = keys::generate(&tenant.id, alg, KeyState::Next, &master_key).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let event = actor.audit(&tenant.id, "key.create", &format!("key:{}", row.id), serde_json::json!({"alg": row.alg}));
+    let row = keys::generate(&tenant.id, alg, KeyState::Next, &master_key)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let event = actor.audit(
+        &tenant.id,
+        "key.create",
+        &format!("key:{}", row.id),
+        serde_json::json!({"alg": row.alg}),
+    );
     let inserted = row.clone();
     store
         .transaction(move |c| {
@@ -151,17 +169,28 @@ pub async fn promote(
 ) -> Result<HttpResponse, ApiError> {
     let (id, kid) = path.into_inner();
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let event = actor.audit(&tenant.id, "key.promote", &format!("key:{kid}"), serde_json::json!({}));
+    let event = actor.audit(
+        &tenant.id,
+        "key.promote",
+        &format!("key:{kid}"),
+        serde_json::json!({}),
+    );
     let (tid, k) = (tenant.id.clone(), kid.clone());
     let invalidated = store
         .transaction(move |c| {
             let keys = signing_keys::of_tenant(c, &tid)?;
-            let key = keys.iter().find(|r| r.id == k).ok_or(StoreError::NotFound)?;
+            let key = keys
+                .iter()
+                .find(|r| r.id == k)
+                .ok_or(StoreError::NotFound)?;
             if key.state != KeyState::Next.as_str() {
                 return Ok(None);
             }
             let mut invalidated = 0;
-            for old in keys.iter().filter(|r| r.alg == key.alg && r.state == KeyState::Active.as_str()) {
+            for old in keys
+                .iter()
+                .filter(|r| r.alg == key.alg && r.state == KeyState::Active.as_str())
+            {
                 invalidated += devices::count_tokens_signed_by(c, &tid, &old.id)?;
             }
             signing_keys::promote(c, &tid, &k, &key.alg, now_unix())?;
@@ -175,7 +204,11 @@ pub async fn promote(
         })?
         .ok_or_else(|| ApiError::Conflict("only a key in state next can be promoted".into()))?;
     svc.forget_tenant(&tenant.slug);
-    Ok(HttpResponse::Ok().json(Promoted { kid, state: "active".into(), invalidated_device_tokens: invalidated }))
+    Ok(HttpResponse::Ok().json(Promoted {
+        kid,
+        state: "active".into(),
+        invalidated_device_tokens: invalidated,
+    }))
 }
 
 /// Delete a retired key.
@@ -199,7 +232,12 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (id, kid) = path.into_inner();
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let event = actor.audit(&tenant.id, "key.delete", &format!("key:{kid}"), serde_json::json!({}));
+    let event = actor.audit(
+        &tenant.id,
+        "key.delete",
+        &format!("key:{kid}"),
+        serde_json::json!({}),
+    );
     let (tid, k) = (tenant.id.clone(), kid.clone());
     let outcome = store
         .transaction(move |c| {
@@ -216,7 +254,9 @@ pub async fn delete(
         .await?;
     match outcome {
         None => Err(ApiError::NotFound("key".into())),
-        Some(false) => Err(ApiError::Conflict("only a retired key can be deleted".into())),
+        Some(false) => Err(ApiError::Conflict(
+            "only a retired key can be deleted".into(),
+        )),
         Some(true) => {
             svc.forget_tenant(&tenant.slug);
             Ok(HttpResponse::NoContent().finish())

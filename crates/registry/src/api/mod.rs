@@ -31,15 +31,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(keys::list))
                     .route(web::post().to(keys::create)),
             )
-            .service(web::resource("/tenants/{id}/keys/{kid}").route(web::delete().to(keys::delete)))
-            .service(web::resource("/tenants/{id}/keys/{kid}/promote").route(web::post().to(keys::promote)))
+            .service(
+                web::resource("/tenants/{id}/keys/{kid}").route(web::delete().to(keys::delete)),
+            )
+            .service(
+                web::resource("/tenants/{id}/keys/{kid}/promote")
+                    .route(web::post().to(keys::promote)),
+            )
             .service(web::resource("/tenants/{id}/audit-events").route(web::get().to(audit::list))),
     );
 }
 
 /// The tenant in the path, if the caller may manage it; 404 otherwise (no existence leak).
-pub(crate) async fn managed_tenant(store: &Store, actor: &Actor, id: &str) -> Result<TenantRow, ApiError> {
-    let tenant = crate::tenants::find(store, id).await?.ok_or_else(|| ApiError::NotFound("tenant".into()))?;
+pub(crate) async fn managed_tenant(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+) -> Result<TenantRow, ApiError> {
+    let tenant = crate::tenants::find(store, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("tenant".into()))?;
     actor.check(&tenant)?;
     Ok(tenant)
 }

@@ -118,11 +118,27 @@ pub async fn create(
     actor.require_platform_admin()?;
     let body = body.0;
     let slug: TenantSlug = body.slug.parse().map_err(|e: domain::model::ParseError| {
-        ApiError::Validation(vec![FieldError { field: "slug".into(), message: e.reason }])
+        ApiError::Validation(vec![FieldError {
+            field: "slug".into(),
+            message: e.reason,
+        }])
     })?;
-    let row = crate::tenants::create(&store, &master_key, &slug, &body.name, body.environment, &body.settings, |t| {
-        Some(actor.audit(&t.id, "tenant.create", &format!("tenant:{}", t.id), serde_json::json!({"slug": t.slug})))
-    })
+    let row = crate::tenants::create(
+        &store,
+        &master_key,
+        &slug,
+        &body.name,
+        body.environment,
+        &body.settings,
+        |t| {
+            Some(actor.audit(
+                &t.id,
+                "tenant.create",
+                &format!("tenant:{}", t.id),
+                serde_json::json!({"slug": t.slug}),
+            ))
+        },
+    )
     .await
     .map_err(|e| match e {
         TenantError::SlugTaken => ApiError::Conflict(format!("a tenant with slug `{slug}` exists")),
@@ -187,7 +203,10 @@ pub async fn get(
     svc: web::Data<TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let row = managed_tenant(&store, &actor, &id).await?;
-    Ok(with_etag(HttpResponse::Ok().json(view(&row, &svc)), row.version))
+    Ok(with_etag(
+        HttpResponse::Ok().json(view(&row, &svc)),
+        row.version,
+    ))
 }
 
 /// Update a tenant's name, environment or settings.
@@ -223,12 +242,19 @@ pub async fn update(
     let changes = TenantChanges {
         name: body.name,
         environment: body.environment.map(|e| e.to_string()),
-        settings: body.settings.map(|s| serde_json::to_string(&s).unwrap_or_default()),
+        settings: body
+            .settings
+            .map(|s| serde_json::to_string(&s).unwrap_or_default()),
         disabled: None,
     };
-    let event = actor.audit(&row.id, "tenant.update", &format!("tenant:{}", row.id), serde_json::json!({
-        "name": changes.name, "environment": changes.environment, "settings": changes.settings,
-    }));
+    let event = actor.audit(
+        &row.id,
+        "tenant.update",
+        &format!("tenant:{}", row.id),
+        serde_json::json!({
+            "name": changes.name, "environment": changes.environment, "settings": changes.settings,
+        }),
+    );
     let tid = row.id.clone();
     let updated = store
         .transaction(move |c| {
@@ -241,7 +267,10 @@ pub async fn update(
         .await?
         .ok_or(ApiError::PreconditionFailed)?;
     svc.forget_tenant(&updated.slug);
-    Ok(with_etag(HttpResponse::Ok().json(view(&updated, &svc)), updated.version))
+    Ok(with_etag(
+        HttpResponse::Ok().json(view(&updated, &svc)),
+        updated.version,
+    ))
 }
 
 /// Disable a tenant.
@@ -268,11 +297,21 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let row = managed_tenant(&store, &actor, &id).await?;
     if row.slug == TenantSlug::SYSTEM {
-        return Err(ApiError::Conflict("the system tenant cannot be disabled".into()));
+        return Err(ApiError::Conflict(
+            "the system tenant cannot be disabled".into(),
+        ));
     }
-    let event = actor.audit(&row.id, "tenant.disable", &format!("tenant:{}", row.id), serde_json::json!({}));
+    let event = actor.audit(
+        &row.id,
+        "tenant.disable",
+        &format!("tenant:{}", row.id),
+        serde_json::json!({}),
+    );
     let (tid, version) = (row.id.clone(), row.version);
-    let changes = TenantChanges { disabled: Some(true), ..Default::default() };
+    let changes = TenantChanges {
+        disabled: Some(true),
+        ..Default::default()
+    };
     let done = store
         .transaction(move |c| {
             let done = tenants::update_if_version(c, &tid, version, &changes, now_unix())?;
@@ -283,7 +322,9 @@ pub async fn delete(
         })
         .await?;
     if !done {
-        return Err(ApiError::Conflict("the tenant changed meanwhile; retry".into()));
+        return Err(ApiError::Conflict(
+            "the tenant changed meanwhile; retry".into(),
+        ));
     }
     svc.forget_tenant(&row.slug);
     Ok(HttpResponse::NoContent().finish())

@@ -21,7 +21,9 @@ pub struct AuditRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> Result<(), StoreError> {
-    diesel::insert_into(audit_events::table).values(row).execute(conn)?;
+    diesel::insert_into(audit_events::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 

@@ -74,7 +74,11 @@ pub fn promote(
 }
 
 /// Deletes a retired key; `false` if there is no such retired key.
-pub fn delete_retired(conn: &mut DbConnection, tenant_id: &str, kid: &str) -> Result<bool, StoreError> {
+pub fn delete_retired(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    kid: &str,
+) -> Result<bool, StoreError> {
     let n = diesel::delete(
         signing_keys::table
             .filter(signing_keys::tenant_id.eq(tenant_id))

@@ -52,7 +52,11 @@ pub fn list(
     limit: i64,
     only: Option<&str>,
 ) -> Result<Vec<TenantRow>, StoreError> {
-    let mut q = tenants::table.select(TenantRow::as_select()).order(tenants::id.asc()).limit(limit).into_boxed();
+    let mut q = tenants::table
+        .select(TenantRow::as_select())
+        .order(tenants::id.asc())
+        .limit(limit)
+        .into_boxed();
     if let Some(a) = after {
         q = q.filter(tenants::id.gt(a.to_owned()));
     }
@@ -81,8 +85,16 @@ pub fn update_if_version(
     changes: &TenantChanges,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let n = diesel::update(tenants::table.filter(tenants::id.eq(id)).filter(tenants::version.eq(version)))
-        .set((changes, tenants::version.eq(version + 1), tenants::updated_at.eq(now)))
-        .execute(conn)?;
+    let n = diesel::update(
+        tenants::table
+            .filter(tenants::id.eq(id))
+            .filter(tenants::version.eq(version)),
+    )
+    .set((
+        changes,
+        tenants::version.eq(version + 1),
+        tenants::updated_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }

@@ -8,4 +8,6 @@ mod rest;
 pub use error::{ApiError, FieldError, Problem};
 pub use limits::{body_limits, BodyLimits};
 pub use request_id::{current_request_id, request_context, REQUEST_ID_HEADER};
-pub use rest::{etag, field_errors, if_match, next_cursor, PageQuery, Valid, DEFAULT_PAGE, MAX_PAGE};
+pub use rest::{
+    etag, field_errors, if_match, next_cursor, PageQuery, Valid, DEFAULT_PAGE, MAX_PAGE,
+};

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{HeaderValue, IF_MATCH};
+use actix_web::http::header::{HeaderValue, CONTENT_TYPE, IF_MATCH};
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -25,12 +25,63 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Valid<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Valid<T>, actix_web::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = web::Json::<T>::from_request(req, payload);
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
+            });
+        let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let web::Json(value) = json.await?;
-            value.validate().map_err(|e| ApiError::Validation(field_errors(&e)))?;
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as JSON with `Content-Type: application/json`".into(),
+                )
+                .into());
+            }
+            let bytes =
+                bytes
+                    .await
+                    .map_err(|e| match e.as_response_error().status_code().as_u16() {
+                        413 => ApiError::PayloadTooLarge {
+                            limit: super::BodyLimits::default().json,
+                        },
+                        _ => {
+                            ApiError::BadRequest(format!("the request body could not be read: {e}"))
+                        }
+                    })?;
+            let value: T = parse(&bytes)?;
+            value
+                .validate()
+                .map_err(|e| ApiError::Validation(field_errors(&e)))?;
             Ok(Valid(value))
         })
+    }
+}
+
+/// Deserialises, naming the field at fault: a body that is not JSON is a 400; JSON of the
+/// wrong shape (missing field, wrong type, unknown variant or field) is a 422 with its path.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let text = inner.to_string();
+            let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
+            if inner.is_syntax() || inner.is_eof() {
+                Err(ApiError::BadRequest(format!(
+                    "the body is not valid JSON: {message}"
+                )))
+            } else {
+                let field = if path == "." { "body".to_owned() } else { path };
+                Err(ApiError::Validation(vec![FieldError { field, message }]))
+            }
+        }
     }
 }
 
@@ -38,7 +89,11 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Valid<T> {
 pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
     fn walk(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldError>) {
         for (field, kind) in errors.errors() {
-            let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+            let path = if prefix.is_empty() {
+                field.to_string()
+            } else {
+                format!("{prefix}.{field}")
+            };
             match kind {
                 ValidationErrorsKind::Field(list) => {
                     for e in list {
@@ -47,7 +102,10 @@ pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
                             .as_ref()
                             .map(|m| m.to_string())
                             .unwrap_or_else(|| format!("invalid ({})", e.code));
-                        out.push(FieldError { field: path.clone(), message });
+                        out.push(FieldError {
+                            field: path.clone(),
+                            message,
+                        });
                     }
                 }
                 ValidationErrorsKind::Struct(inner) => walk(&path, inner, out),
@@ -94,7 +152,9 @@ impl PageQuery {
                 B64.decode(c)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| ApiError::BadRequest("`cursor` is not one this API issued".into()))?,
+                    .ok_or_else(|| {
+                        ApiError::BadRequest("`cursor` is not one this API issued".into())
+                    })?,
             ),
         };
         Ok((limit, after))
@@ -114,12 +174,16 @@ pub fn next_cursor<T>(items: &mut Vec<T>, limit: i64, id: impl Fn(&T) -> &str) -
 
 /// The ETag of a resource at `version`.
 pub fn etag(version: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    HeaderValue::from_str(&format!("\"{version}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
 /// The version an `If-Match` header names; required, so no update is blind.
 pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
-    let value = req.headers().get(IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
+    let value = req
+        .headers()
+        .get(IF_MATCH)
+        .ok_or(ApiError::PreconditionRequired)?;
     value
         .to_str()
         .ok()

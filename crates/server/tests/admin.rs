@@ -1,0 +1,578 @@
+//! The admin API: who may call what (the role matrix), tenants, key rotation, audit log.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use actix_web::test::{self, TestRequest};
+use common::*;
+use domain::model::Environment;
+use portcullis_server::app::build;
+use portcullis_server::bootstrap;
+use portcullis_server::config::{BootstrapConfig, RunMode};
+use registry::clients::NewClient;
+use serde_json::{json, Value};
+
+const ADMIN_SECRET: &str = "admin-secret-admin-secret-admin-secret-00";
+
+struct World {
+    env: Env,
+    platform: String,
+    admin_a: String,
+    admin_b: String,
+    plain_a: String,
+    expired: String,
+    a_id: String,
+    b_id: String,
+}
+
+async fn token(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+    slug: &str,
+    id: &str,
+    secret: &str,
+) -> String {
+    let (s, _, b) = call!(
+        app,
+        post_form(
+            &token_url(slug),
+            form(&[("grant_type", "client_credentials")])
+        )
+        .insert_header(basic(id, secret))
+    );
+    assert_eq!(s, 200, "{b}");
+    b["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn world() -> World {
+    let env = env();
+    let cfg = BootstrapConfig {
+        admin_email: "root@example.com".into(),
+        admin_password: Some("pw-pw-pw-pw".into()),
+        client_secret: Some(ADMIN_SECRET.into()),
+    };
+    bootstrap::run(
+        &env.state.store,
+        &env.state.master_key,
+        &cfg,
+        RunMode::Development,
+    )
+    .await
+    .unwrap();
+    let a = env.tenant("alpha", Environment::Sandbox).await;
+    let b = env.tenant("bravo", Environment::Production).await;
+    let mut admin = NewClient::machine("ops", &[]);
+    admin.tenant_roles = vec!["tenant_admin".into()];
+    let (aa, aas) = env.client(&a, admin.clone()).await;
+    let (ba, bas) = env.client(&b, admin).await;
+    let (pa, pas) = env.client(&a, NewClient::machine("app", &["read"])).await;
+    let app = test::init_service(build(&env.state)).await;
+    let platform = token(&app, "system", "admin", ADMIN_SECRET).await;
+    let admin_a = token(&app, "alpha", &aa.client_id, &aas.unwrap()).await;
+    let admin_b = token(&app, "bravo", &ba.client_id, &bas.unwrap()).await;
+    let plain_a = token(&app, "alpha", &pa.client_id, &pas.unwrap()).await;
+    // An expired platform-admin token, signed with the system tenant's real key.
+    let system = env.state.tokens.tenant("system").await.unwrap().unwrap();
+    let mut claims: domain::claims::AccessClaims =
+        serde_json::from_value(decode_claims(&platform)).unwrap();
+    claims.iat -= 1000;
+    claims.exp = Some(claims.iat + 300);
+    claims.jti = "expired".into();
+    let expired =
+        tokens::mint::sign_access(&system, tokens::keys::SigningAlg::Rs256, &claims).unwrap();
+    World {
+        env,
+        platform,
+        admin_a,
+        admin_b,
+        plain_a,
+        expired,
+        a_id: a.id,
+        b_id: b.id,
+    }
+}
+
+fn decode_claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn bearer(req: TestRequest, token: Option<&str>) -> TestRequest {
+    match token {
+        Some(t) => req.insert_header(("authorization", format!("Bearer {t}"))),
+        None => req,
+    }
+}
+
+#[actix_web::test]
+async fn role_matrix_over_every_endpoint_family() {
+    let w = world().await;
+    let app = test::init_service(build(&w.env.state)).await;
+    let a = w.a_id.as_str();
+    // (method, path of tenant A's resources, body)
+    let endpoints: Vec<(&str, String, Option<Value>)> = vec![
+        ("GET", format!("/admin/v1/tenants/{a}"), None),
+        ("GET", format!("/admin/v1/tenants/{a}/keys"), None),
+        (
+            "POST",
+            format!("/admin/v1/tenants/{a}/keys"),
+            Some(json!({"alg": "ES256"})),
+        ),
+        ("GET", format!("/admin/v1/tenants/{a}/audit-events"), None),
+    ];
+    let callers: Vec<(&str, Option<&str>, u16)> = vec![
+        ("platform admin", Some(&w.platform), 2),
+        ("admin of A", Some(&w.admin_a), 2),
+        ("admin of B", Some(&w.admin_b), 404),
+        ("plain client of A", Some(&w.plain_a), 403),
+        ("anonymous", None, 401),
+        ("expired", Some(&w.expired), 401),
+    ];
+    for (method, path, body) in &endpoints {
+        for (who, token, want) in &callers {
+            let mut req = match *method {
+                "GET" => TestRequest::get(),
+                _ => TestRequest::post(),
+            }
+            .uri(path);
+            if let Some(b) = body {
+                req = req.set_json(b);
+            }
+            let (status, headers, resp) = call!(app, bearer(req, *token));
+            if *want == 2 {
+                assert!(
+                    (200..300).contains(&status),
+                    "{who} {method} {path}: {status} {resp}"
+                );
+            } else {
+                assert_eq!(status, *want, "{who} {method} {path}: {resp}");
+                assert_eq!(
+                    headers.get("content-type").unwrap(),
+                    "application/problem+json"
+                );
+                assert!(resp["request_id"].is_string(), "{resp}");
+            }
+            if *want == 401 {
+                assert!(headers
+                    .get("www-authenticate")
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .starts_with("Bearer"));
+            }
+        }
+    }
+    // Creating tenants is for platform admins only.
+    for (who, token, want) in [
+        ("admin of A", Some(&w.admin_a), 403),
+        ("plain", Some(&w.plain_a), 403),
+        ("anonymous", None, 401),
+    ] {
+        let req = TestRequest::post()
+            .uri("/admin/v1/tenants")
+            .set_json(json!({"slug": "new-one", "name": "N", "environment": "sandbox"}));
+        let (status, _, _) = call!(app, bearer(req, token.map(String::as_str)));
+        assert_eq!(status, want, "{who}");
+    }
+    // Listing: everything for the platform admin, its own tenant for a tenant admin.
+    let (_, _, all) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri("/admin/v1/tenants"),
+            Some(&w.platform)
+        )
+    );
+    assert_eq!(all["items"].as_array().unwrap().len(), 3);
+    let (_, _, mine) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri("/admin/v1/tenants"),
+            Some(&w.admin_b)
+        )
+    );
+    let ids: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![w.b_id.as_str()]);
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri("/admin/v1/tenants"),
+            Some(&w.plain_a)
+        )
+    );
+    assert_eq!(status, 403);
+    // A tenant unknown to everyone is a 404 as well, so a 404 says nothing.
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri("/admin/v1/tenants/nope-nope"),
+            Some(&w.admin_b)
+        )
+    );
+    assert_eq!(status, 404);
+}
+
+#[actix_web::test]
+async fn tenants_crud_with_validation_etags_pagination_and_audit() {
+    let w = world().await;
+    let app = test::init_service(build(&w.env.state)).await;
+    let p = Some(w.platform.as_str());
+
+    // Validation lists every invalid field.
+    let req = TestRequest::post().uri("/admin/v1/tenants").set_json(json!({"slug": "Bad Slug", "name": "", "environment": "sandbox", "settings": {"access_token_lifetime": 5, "allowed_algorithms": ["HS256"]}}));
+    let (status, _, body) = call!(app, bearer(req, p));
+    assert_eq!(status, 422, "{body}");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            "name",
+            "settings.access_token_lifetime",
+            "settings.allowed_algorithms",
+            "slug"
+        ]
+    );
+    let req = TestRequest::post()
+        .uri("/admin/v1/tenants")
+        .set_json(json!({"slug": "ok-slug", "name": "x", "environment": "staging"}));
+    let (status, _, body) = call!(app, bearer(req, p));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "environment", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sandbox"),
+        "{body}"
+    );
+    let req = TestRequest::post()
+        .uri("/admin/v1/tenants")
+        .insert_header(("content-type", "application/json"))
+        .set_payload("{\"slug\": ");
+    let (status, _, body) = call!(app, bearer(req, p));
+    assert_eq!(status, 400, "{body}");
+
+    // Create.
+    let req = TestRequest::post().uri("/admin/v1/tenants").set_json(json!({"slug": "charlie", "name": "Charlie", "environment": "production", "settings": {"access_token_lifetime": 120}}));
+    let (status, headers, t) = call!(app, bearer(req, p));
+    assert_eq!(status, 201, "{t}");
+    assert_eq!(t["issuer"], format!("{PUBLIC_URL}/t/charlie"));
+    assert_eq!(t["settings"]["access_token_lifetime"], 120);
+    let etag = headers.get("etag").unwrap().to_str().unwrap().to_owned();
+    let id = t["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        headers.get("location").unwrap().to_str().unwrap(),
+        format!("/admin/v1/tenants/{id}")
+    );
+    // Its keys exist and its tokens use the tenant's lifetime.
+    let (_, _, jwks) = call!(app, TestRequest::get().uri("/t/charlie/oauth2/jwks"));
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    let charlie = w
+        .env
+        .state
+        .store
+        .run(move |c| store::repo::tenants::find_by_slug(c, "charlie"))
+        .await
+        .unwrap()
+        .unwrap();
+    let (cl, cs) = w
+        .env
+        .client(&charlie, NewClient::machine("svc", &["read"]))
+        .await;
+    let charlie_token = token(&app, "charlie", &cl.client_id, &cs.unwrap()).await;
+    let c = decode_claims(&charlie_token);
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 120);
+    // Duplicate slug.
+    let req = TestRequest::post()
+        .uri("/admin/v1/tenants")
+        .set_json(json!({"slug": "charlie", "name": "Again", "environment": "sandbox"}));
+    let (status, _, _) = call!(app, bearer(req, p));
+    assert_eq!(status, 409);
+
+    // PATCH needs If-Match; a stale one is refused; the right one wins once.
+    let patch = |m: Option<&str>| {
+        let req = TestRequest::patch()
+            .uri(&format!("/admin/v1/tenants/{id}"))
+            .set_json(json!({"name": "Charlie Corp"}));
+        match m {
+            Some(m) => req.insert_header(("if-match", m.to_owned())),
+            None => req,
+        }
+    };
+    let (status, _, _) = call!(app, bearer(patch(None), p));
+    assert_eq!(status, 428);
+    let (status, headers, body) = call!(app, bearer(patch(Some(&etag)), p));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["name"], "Charlie Corp");
+    assert_ne!(headers.get("etag").unwrap().to_str().unwrap(), etag);
+    let (status, _, _) = call!(app, bearer(patch(Some(&etag)), p));
+    assert_eq!(status, 412, "the second writer with the old ETag loses");
+
+    // Pagination walks every tenant exactly once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let uri = match &cursor {
+            Some(c) => format!("/admin/v1/tenants?limit=2&cursor={c}"),
+            None => "/admin/v1/tenants?limit=2".to_owned(),
+        };
+        let (status, _, page) = call!(app, bearer(TestRequest::get().uri(&uri), p));
+        assert_eq!(status, 200);
+        for t in page["items"].as_array().unwrap() {
+            seen.push(t["slug"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, vec!["alpha", "bravo", "charlie", "system"]);
+    let (status, _, _) = call!(
+        app,
+        bearer(TestRequest::get().uri("/admin/v1/tenants?limit=0"), p)
+    );
+    assert_eq!(status, 422);
+    let (status, _, _) = call!(
+        app,
+        bearer(TestRequest::get().uri("/admin/v1/tenants?cursor=%%%"), p)
+    );
+    assert_eq!(status, 400);
+
+    // DELETE disables: the tenant's tokens stop validating at once.
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::delete().uri(&format!("/admin/v1/tenants/{id}")),
+            p
+        )
+    );
+    assert_eq!(status, 204);
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri("/t/charlie/whoami"),
+            Some(&charlie_token)
+        )
+    );
+    assert_eq!(status, 401);
+    let (status, _, _) = call!(
+        app,
+        post_form(
+            &token_url("charlie"),
+            form(&[("grant_type", "client_credentials")])
+        )
+        .insert_header(basic(&cl.client_id, "x"))
+    );
+    assert_eq!(status, 404);
+    let (status, _, _) = call!(
+        app,
+        bearer(TestRequest::delete().uri("/admin/v1/tenants/system"), p)
+    );
+    assert_eq!(status, 409);
+
+    // The audit log has each write, with who, from where and which request, and no secret.
+    let (status, _, log) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri(&format!("/admin/v1/tenants/{id}/audit-events")),
+            p
+        )
+    );
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["tenant.create", "tenant.update", "tenant.disable"]
+    );
+    for e in log["items"].as_array().unwrap() {
+        assert_eq!(e["actor"], "client:admin@system");
+        assert!(e["request_id"].is_string() && e["at"].is_i64());
+        assert_eq!(e["target"], format!("tenant:{id}"));
+    }
+    assert!(!log.to_string().contains(ADMIN_SECRET));
+    let (_, _, filtered) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri(&format!(
+                "/admin/v1/tenants/{id}/audit-events?action=tenant.update"
+            )),
+            p
+        )
+    );
+    assert_eq!(filtered["items"].as_array().unwrap().len(), 1);
+    let (_, _, none) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri(&format!(
+                "/admin/v1/tenants/{id}/audit-events?actor=someone"
+            )),
+            p
+        )
+    );
+    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+}
+
+#[actix_web::test]
+async fn key_rotation_through_the_api_keeps_old_tokens_valid() {
+    let w = world().await;
+    let app = test::init_service(build(&w.env.state)).await;
+    let a = w.a_id.as_str();
+    let adm = Some(w.admin_a.as_str());
+    let before = w.plain_a.clone();
+    let old_kid = {
+        use base64::Engine;
+        let h: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(before.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        h["kid"].as_str().unwrap().to_owned()
+    };
+    let req = TestRequest::post()
+        .uri(&format!("/admin/v1/tenants/{a}/keys"))
+        .set_json(json!({"alg": "RS256"}));
+    let (status, _, key) = call!(app, bearer(req, adm));
+    assert_eq!(status, 201, "{key}");
+    assert_eq!(key["state"], "next");
+    assert!(key["public_jwk"].get("d").is_none());
+    let kid = key["kid"].as_str().unwrap().to_owned();
+    // Published before it signs anything.
+    let (_, _, jwks) = call!(app, TestRequest::get().uri("/t/alpha/oauth2/jwks"));
+    assert!(jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["kid"] == kid.as_str()));
+
+    let (status, _, bad) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&format!("/admin/v1/tenants/{a}/keys"))
+                .set_json(json!({"alg": "HS256"})),
+            adm
+        )
+    );
+    assert_eq!(status, 422, "{bad}");
+
+    let (status, _, promoted) = call!(
+        app,
+        bearer(
+            TestRequest::post().uri(&format!("/admin/v1/tenants/{a}/keys/{kid}/promote")),
+            adm
+        )
+    );
+    assert_eq!(status, 200, "{promoted}");
+    assert_eq!(
+        promoted,
+        json!({"kid": kid, "state": "active", "invalidated_device_tokens": 0})
+    );
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::post().uri(&format!("/admin/v1/tenants/{a}/keys/{kid}/promote")),
+            adm
+        )
+    );
+    assert_eq!(status, 409, "only next keys are promoted");
+
+    // The token signed by the now retired key still validates.
+    let (status, _, _) = call!(
+        app,
+        bearer(TestRequest::get().uri("/t/alpha/whoami"), Some(&before))
+    );
+    assert_eq!(status, 200);
+    let (_, _, keys) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri(&format!("/admin/v1/tenants/{a}/keys")),
+            adm
+        )
+    );
+    let state_of = |k: &str| {
+        keys["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["kid"] == k)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state_of(&old_kid), "retired");
+    assert_eq!(state_of(&kid), "active");
+
+    // Only retired keys can be deleted; then the old token stops validating.
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::delete().uri(&format!("/admin/v1/tenants/{a}/keys/{kid}")),
+            adm
+        )
+    );
+    assert_eq!(status, 409);
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::delete().uri(&format!("/admin/v1/tenants/{a}/keys/{old_kid}")),
+            adm
+        )
+    );
+    assert_eq!(status, 204);
+    let (status, _, _) = call!(
+        app,
+        bearer(TestRequest::get().uri("/t/alpha/whoami"), Some(&before))
+    );
+    assert_eq!(status, 401);
+    // So does the admin's own token, signed by that key too; the platform admin carries on.
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri(&format!("/admin/v1/tenants/{a}/keys")),
+            adm
+        )
+    );
+    assert_eq!(status, 401);
+    let p = Some(w.platform.as_str());
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::delete().uri(&format!("/admin/v1/tenants/{a}/keys/nope")),
+            p
+        )
+    );
+    assert_eq!(status, 404);
+    // Admin of B cannot see A's keys at all.
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri(&format!("/admin/v1/tenants/{a}/keys")),
+            Some(&w.admin_b)
+        )
+    );
+    assert_eq!(status, 404);
+}
