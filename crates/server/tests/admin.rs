@@ -576,3 +576,249 @@ async fn key_rotation_through_the_api_keeps_old_tokens_valid() {
     );
     assert_eq!(status, 404);
 }
+
+#[actix_web::test]
+async fn device_token_life_cycle() {
+    let w = world().await;
+    let app = test::init_service(build(&w.env.state)).await;
+    let a = w.a_id.as_str();
+    let p = Some(w.platform.as_str());
+    let whoami = |t: &str| bearer(TestRequest::get().uri("/t/alpha/whoami"), Some(t));
+
+    let (status, _, org) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&format!("/admin/v1/tenants/{a}/organizations"))
+                .set_json(json!({"kind": "department", "name": "Ward 3"})),
+            p
+        )
+    );
+    assert_eq!(status, 201, "{org}");
+    let oid = org["id"].as_str().unwrap().to_owned();
+    assert!(oid.starts_with("FD"));
+    let devices = format!("/admin/v1/tenants/{a}/organizations/{oid}/devices");
+
+    let (status, headers, dev) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&devices)
+                .set_json(json!({"name": "terminal"})),
+            p
+        )
+    );
+    assert_eq!(status, 201, "{dev}");
+    let did = dev["id"].as_str().unwrap().to_owned();
+    let first = dev["device_token"].as_str().unwrap().to_owned();
+    assert_eq!(dev["device_secret"].as_str().unwrap().len(), 43);
+    let claims = decode_claims(&first);
+    assert!(
+        claims.get("exp").is_none(),
+        "device tokens do not expire: {claims}"
+    );
+    assert_eq!(claims["tenant"], "alpha");
+    assert_eq!(claims["org"], oid.as_str());
+    assert_eq!(claims["device"], did.as_str());
+    assert_eq!(claims["ver"], 1);
+    let (status, _, me) = call!(app, whoami(&first));
+    assert_eq!(status, 200, "{me}");
+    // Reading the device never shows its secret or token again.
+    let dev_url = format!("{devices}/{did}");
+    let (_, _, read) = call!(app, bearer(TestRequest::get().uri(&dev_url), p));
+    assert!(read.get("device_secret").is_none() && read.get("device_token").is_none());
+
+    // Changes that must not invalidate it: a rename, a next key, another device.
+    let etag = headers.get("etag").unwrap().to_str().unwrap().to_owned();
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::patch()
+                .uri(&dev_url)
+                .insert_header(("if-match", etag))
+                .set_json(json!({"name": "terminal 2"})),
+            p
+        )
+    );
+    assert_eq!(status, 200);
+    let (status, _, next_key) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&format!("/admin/v1/tenants/{a}/keys"))
+                .set_json(json!({"alg": "RS256"})),
+            p
+        )
+    );
+    assert_eq!(status, 201);
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&devices)
+                .set_json(json!({"name": "other"})),
+            p
+        )
+    );
+    assert_eq!(status, 201);
+    let (status, _, _) = call!(app, whoami(&first));
+    assert_eq!(status, 200, "still valid after unrelated changes");
+
+    // Re-issue: the old token dies, the new one lives.
+    let (status, _, re) = call!(
+        app,
+        bearer(TestRequest::post().uri(&format!("{dev_url}/token")), p)
+    );
+    assert_eq!(status, 200, "{re}");
+    let second = re["device_token"].as_str().unwrap().to_owned();
+    assert_eq!(decode_claims(&second)["ver"], 2);
+    assert_eq!(call!(app, whoami(&first)).0, 401);
+    assert_eq!(call!(app, whoami(&second)).0, 200);
+
+    // Certificate change: bound to the new thumbprint; the previous token dies.
+    let thumb = "qUqP5cyxm6YcTAhz05Hph5gvu9M";
+    let (status, _, bad) = call!(
+        app,
+        bearer(
+            TestRequest::put()
+                .uri(&format!("{dev_url}/certificate"))
+                .set_json(json!({"thumbprint": thumb})),
+            p
+        )
+    );
+    assert_eq!(status, 422, "a thumbprint is 32 bytes: {bad}");
+    let thumb = "Ek9UBDDe8Gg1Qo3f9fzAp8uVqMGDy0AM4qRYdD2pDEk";
+    let (status, _, re) = call!(
+        app,
+        bearer(
+            TestRequest::put()
+                .uri(&format!("{dev_url}/certificate"))
+                .set_json(json!({"thumbprint": thumb})),
+            p
+        )
+    );
+    assert_eq!(status, 200, "{re}");
+    let third = re["device_token"].as_str().unwrap().to_owned();
+    assert_eq!(decode_claims(&third)["cnf"]["x5t#S256"], thumb);
+    assert_eq!(call!(app, whoami(&second)).0, 401);
+    assert_eq!(call!(app, whoami(&third)).0, 200);
+
+    // Introspection agrees.
+    let (rs, rs_secret) = {
+        let alpha = w
+            .env
+            .state
+            .store
+            .run(|c| store::repo::tenants::find_by_slug(c, "alpha"))
+            .await
+            .unwrap()
+            .unwrap();
+        let (c, s) = w.env.client(&alpha, NewClient::machine("rs", &[])).await;
+        (c.client_id, s.unwrap())
+    };
+    let introspect = |t: &str| {
+        post_form("/t/alpha/oauth2/introspect", form(&[("token", t)]))
+            .insert_header(basic(&rs, &rs_secret))
+    };
+    assert_eq!(call!(app, introspect(&third)).2["active"], true);
+    assert_eq!(call!(app, introspect(&second)).2["active"], false);
+
+    // Retiring the key that signed it kills it, and the promotion says so.
+    let kid = next_key["kid"].as_str().unwrap();
+    let (status, _, promoted) = call!(
+        app,
+        bearer(
+            TestRequest::post().uri(&format!("/admin/v1/tenants/{a}/keys/{kid}/promote")),
+            p
+        )
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        promoted["invalidated_device_tokens"], 2,
+        "both devices' tokens were signed by the old key"
+    );
+    assert_eq!(call!(app, whoami(&third)).0, 401);
+    assert_eq!(call!(app, introspect(&third)).2["active"], false);
+
+    // A fresh token under the new key; then disabling, and deleting, each kill it.
+    let (_, _, re) = call!(
+        app,
+        bearer(TestRequest::post().uri(&format!("{dev_url}/token")), p)
+    );
+    let fourth = re["device_token"].as_str().unwrap().to_owned();
+    assert_eq!(call!(app, whoami(&fourth)).0, 200);
+    let (_, headers, _) = call!(app, bearer(TestRequest::get().uri(&dev_url), p));
+    let etag = headers.get("etag").unwrap().to_str().unwrap().to_owned();
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::patch()
+                .uri(&dev_url)
+                .insert_header(("if-match", etag))
+                .set_json(json!({"disabled": true})),
+            p
+        )
+    );
+    assert_eq!(status, 200);
+    assert_eq!(call!(app, whoami(&fourth)).0, 401);
+    let (_, headers, _) = call!(app, bearer(TestRequest::get().uri(&dev_url), p));
+    let etag = headers.get("etag").unwrap().to_str().unwrap().to_owned();
+    call!(
+        app,
+        bearer(
+            TestRequest::patch()
+                .uri(&dev_url)
+                .insert_header(("if-match", etag))
+                .set_json(json!({"disabled": false})),
+            p
+        )
+    );
+    assert_eq!(call!(app, whoami(&fourth)).0, 200, "re-enabled");
+    let (status, _, _) = call!(app, bearer(TestRequest::delete().uri(&dev_url), p));
+    assert_eq!(status, 204);
+    assert_eq!(call!(app, whoami(&fourth)).0, 401);
+    assert_eq!(
+        call!(app, bearer(TestRequest::get().uri(&dev_url), p)).0,
+        404
+    );
+
+    // Admin of B sees none of it.
+    let (status, _, _) = call!(
+        app,
+        bearer(TestRequest::get().uri(&devices), Some(&w.admin_b))
+    );
+    assert_eq!(status, 404);
+    // Every step is in the audit log.
+    let (_, _, log) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri(&format!(
+                "/admin/v1/tenants/{a}/audit-events?target=device:{did}"
+            )),
+            p
+        )
+    );
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "device.create",
+            "device.update",
+            "device.token",
+            "device.certificate",
+            "device.token",
+            "device.update",
+            "device.update",
+            "device.delete"
+        ]
+    );
+    assert!(
+        !log.to_string().contains(&first[first.len() - 20..]),
+        "no token in the audit log"
+    );
+}

@@ -93,6 +93,46 @@ pub fn id_token(
     jws::sign(&key.id_header, &claims, &key.signer).map_err(OAuthError::server_error)
 }
 
+/// A non-expiring device token (the tenant-service contract): tenant, organization, device, a
+/// version, and the certificate binding when there is one. It stays valid until the device is
+/// deleted or disabled, its token re-issued, its certificate changed, or the signing key retired.
+pub fn device_token(
+    tenant: &Tenant,
+    device_id: &str,
+    organization_id: &str,
+    version: i64,
+    thumbprint: Option<&str>,
+) -> Result<(String, String), OAuthError> {
+    let key = tenant
+        .keys
+        .signer(SigningAlg::Rs256)
+        .ok_or_else(|| OAuthError::server_error("no active RS256 key"))?;
+    let claims = AccessClaims {
+        iss: tenant.issuer.clone(),
+        sub: device_id.to_owned(),
+        aud: tenant.issuer.clone(),
+        client_id: device_id.to_owned(),
+        scope: String::new(),
+        jti: ids::new_id(),
+        iat: now_unix(),
+        exp: None,
+        tenant: tenant.slug.clone(),
+        org: Some(organization_id.to_owned()),
+        device: Some(device_id.to_owned()),
+        cnf: thumbprint.map(|t| domain::claims::Confirmation {
+            x5t_s256: t.to_owned(),
+        }),
+        roles: Vec::new(),
+        amr: None,
+        auth_time: None,
+        on_behalf_of: None,
+        ver: Some(version),
+    };
+    let token =
+        jws::sign(&key.access_header, &claims, &key.signer).map_err(OAuthError::server_error)?;
+    Ok((token, key.kid.clone()))
+}
+
 /// Why a presented access token is not accepted; the text goes into `error_description`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Invalid {
@@ -110,6 +150,8 @@ pub enum Invalid {
     Revoked,
     #[error("the token's client is unknown or disabled")]
     Client,
+    #[error("the device token is no longer valid")]
+    Device,
 }
 
 /// Validates an access token issued by this server, for any tenant (the bearer guard) or for
@@ -150,14 +192,17 @@ pub async fn validate(
     if claims.iss != tenant.issuer {
         return Err(Invalid::Signature);
     }
+    if svc.is_revoked(&claims.jti) {
+        return Err(Invalid::Revoked);
+    }
     match claims.exp {
         Some(exp) if exp > now_unix() => {}
         Some(_) => return Err(Invalid::Expired),
-        // Device tokens do not expire; they are checked against their device elsewhere.
-        None => return Err(Invalid::Type),
-    }
-    if svc.is_revoked(&claims.jti) {
-        return Err(Invalid::Revoked);
+        // A device token does not expire: it lives as long as its device says so.
+        None => {
+            check_device(svc, &tenant, &claims, kid, key.state).await?;
+            return Ok((tenant, claims));
+        }
     }
     let client = svc
         .client(&tenant.id, &claims.client_id)
@@ -168,4 +213,34 @@ pub async fn validate(
         return Err(Invalid::Client);
     }
     Ok((tenant, claims))
+}
+
+async fn check_device(
+    svc: &TokenService,
+    tenant: &Tenant,
+    claims: &AccessClaims,
+    kid: &str,
+    key_state: domain::model::KeyState,
+) -> Result<(), Invalid> {
+    let device_id = claims.device.as_deref().ok_or(Invalid::Type)?;
+    if key_state == domain::model::KeyState::Retired {
+        return Err(Invalid::Device);
+    }
+    let device = svc
+        .device(&tenant.id, device_id)
+        .await
+        .ok()
+        .flatten()
+        .ok_or(Invalid::Device)?;
+    let bound = claims.cnf.as_ref().map(|c| c.x5t_s256.as_str());
+    let current = !device.disabled
+        && claims.ver == Some(device.token_version)
+        && device.token_kid.as_deref() == Some(kid)
+        && bound == device.cert_thumbprint.as_deref()
+        && claims.org.as_deref() == Some(device.organization_id.as_str());
+    if current {
+        Ok(())
+    } else {
+        Err(Invalid::Device)
+    }
 }

@@ -99,6 +99,19 @@ impl Client {
     }
 }
 
+/// What validating a device token needs to know about the device.
+pub struct Device {
+    pub id: String,
+    pub tenant_id: String,
+    pub organization_id: String,
+    pub disabled: bool,
+    pub token_version: i64,
+    pub token_kid: Option<String>,
+    pub cert_thumbprint: Option<String>,
+    pub secret_hash: Option<Vec<u8>>,
+    loaded_at: Instant,
+}
+
 pub struct TokenService {
     pub store: Store,
     pub master_key: Arc<MasterKey>,
@@ -106,6 +119,7 @@ pub struct TokenService {
     tenants: DashMap<String, Arc<Tenant>>,
     /// tenant id → client id → client.
     clients: DashMap<String, Arc<DashMap<String, Arc<Client>>>>,
+    devices: DashMap<String, Arc<Device>>,
     pub(crate) jwks: JwksFetcher,
     pub(crate) jtis: JtiLedger,
     pub(crate) revocations: Arc<Revocations>,
@@ -121,6 +135,7 @@ impl TokenService {
             public_url,
             tenants: DashMap::new(),
             clients: DashMap::new(),
+            devices: DashMap::new(),
             jwks: JwksFetcher::new(),
             revocations,
         }
@@ -221,6 +236,45 @@ impl TokenService {
         let client = Arc::new(Client::from_row(row, secrets).map_err(StoreError::Corrupt)?);
         map.insert(client_id.to_owned(), client.clone());
         Ok(Some(client))
+    }
+
+    /// The device, from the cache while it is fresh.
+    pub async fn device(
+        &self,
+        tenant_id: &str,
+        device_id: &str,
+    ) -> Result<Option<Arc<Device>>, StoreError> {
+        if let Some(d) = self.devices.get(device_id).map(|d| d.clone()) {
+            if d.loaded_at.elapsed() < CACHE_TTL && d.tenant_id == tenant_id {
+                return Ok(Some(d));
+            }
+        }
+        let (t, id) = (tenant_id.to_owned(), device_id.to_owned());
+        let row = self
+            .store
+            .run(move |c| store::repo::devices::find(c, &t, &id))
+            .await?;
+        let Some(row) = row else {
+            self.devices.remove(device_id);
+            return Ok(None);
+        };
+        let device = Arc::new(Device {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            organization_id: row.organization_id,
+            disabled: row.disabled,
+            token_version: row.token_version,
+            token_kid: row.token_kid,
+            cert_thumbprint: row.cert_thumbprint,
+            secret_hash: row.secret_hash,
+            loaded_at: Instant::now(),
+        });
+        self.devices.insert(device.id.clone(), device.clone());
+        Ok(Some(device))
+    }
+
+    pub fn forget_device(&self, device_id: &str) {
+        self.devices.remove(device_id);
     }
 
     /// Drops a cached tenant so the next request reads it again (after an admin change).

@@ -1,7 +1,9 @@
 //! The admin REST API (`/admin/v1`).
 
 pub mod audit;
+pub mod devices;
 pub mod keys;
+pub mod organizations;
 pub mod tenants;
 
 use actix_web::web;
@@ -38,7 +40,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/tenants/{id}/keys/{kid}/promote")
                     .route(web::post().to(keys::promote)),
             )
-            .service(web::resource("/tenants/{id}/audit-events").route(web::get().to(audit::list))),
+            .service(web::resource("/tenants/{id}/audit-events").route(web::get().to(audit::list)))
+            .service(
+                web::resource("/tenants/{id}/organizations")
+                    .route(web::get().to(organizations::list))
+                    .route(web::post().to(organizations::create)),
+            )
+            .service(
+                web::resource("/tenants/{id}/organizations/{oid}")
+                    .route(web::get().to(organizations::get))
+                    .route(web::patch().to(organizations::update))
+                    .route(web::delete().to(organizations::delete)),
+            )
+            .service(
+                web::resource("/tenants/{id}/organizations/{oid}/devices")
+                    .route(web::get().to(devices::list))
+                    .route(web::post().to(devices::create)),
+            )
+            .service(
+                web::resource("/tenants/{id}/organizations/{oid}/devices/{did}")
+                    .route(web::get().to(devices::get))
+                    .route(web::patch().to(devices::update))
+                    .route(web::delete().to(devices::delete)),
+            )
+            .service(
+                web::resource("/tenants/{id}/organizations/{oid}/devices/{did}/token")
+                    .route(web::post().to(devices::token)),
+            )
+            .service(
+                web::resource("/tenants/{id}/organizations/{oid}/devices/{did}/certificate")
+                    .route(web::put().to(devices::certificate)),
+            ),
     );
 }
 
@@ -61,6 +93,8 @@ pub(crate) async fn managed_tenant(
         tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete,
         keys::list, keys::create, keys::promote, keys::delete,
         audit::list,
+        organizations::create, organizations::list, organizations::get, organizations::update, organizations::delete,
+        devices::create, devices::list, devices::get, devices::update, devices::delete, devices::token, devices::certificate,
     ),
     tags(
         (name = "Admin: tenants", description = "Tenants: isolation units with their own issuer, keys and settings. \
@@ -70,6 +104,11 @@ pub(crate) async fn managed_tenant(
             promote it to `active` (the old key retires and keeps verifying the tokens it signed until they \
             expire), delete retired keys."),
         (name = "Admin: audit", description = "Who did what to which object, when, from where."),
+        (name = "Admin: organizations", description = "Organizations (entities) of a tenant: vendors (`VN…`), \
+            departments (`FD…`) and others (`OR…`)."),
+        (name = "Admin: devices", description = "Devices of an organization. Each has a secret and a non-expiring \
+            device token, shown once; the token stops validating when the device is deleted or disabled, its \
+            token re-issued, its certificate changed, or the key that signed it retired."),
     )
 )]
 pub struct RegistryApi;

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clients;
 pub mod devices;
+pub mod organizations;
 pub mod refresh_tokens;
 pub mod signing_keys;
 pub mod tenants;

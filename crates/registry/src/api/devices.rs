@@ -1,0 +1,499 @@
+//! `/admin/v1/tenants/{id}/organizations/{oid}/devices`: devices and their non-expiring tokens.
+
+use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::{web, HttpRequest, HttpResponse};
+use domain::secrets::{generate_secret, MasterKey};
+use domain::{certs, ids, now_unix};
+use serde::{Deserialize, Serialize};
+use store::repo::audit;
+use store::repo::devices::{self, DeviceRow};
+use store::Store;
+use tokens::http::{etag, if_match, next_cursor, ApiError, FieldError, PageQuery, Problem, Valid};
+use tokens::keys::SigningAlg;
+use tokens::TokenService;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::organizations::managed_organization;
+use crate::actor::Actor;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Ward 3 terminal"}))]
+pub struct CreateDevice {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: String,
+    /// The device's client certificate (PEM); binds its token to it (`cnf.x5t#S256`).
+    pub certificate: Option<String>,
+    /// Or just the certificate's SHA-256 thumbprint (base64url or hex).
+    pub thumbprint: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDevice {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: Option<String>,
+    /// A disabled device's token stops validating.
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetCertificate {
+    /// The new client certificate (PEM).
+    pub certificate: Option<String>,
+    /// Or its SHA-256 thumbprint (base64url or hex).
+    pub thumbprint: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Device {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    /// `x5t#S256` of the bound certificate.
+    pub cert_thumbprint: Option<String>,
+    /// Bumped by every re-issue and certificate change.
+    pub token_version: i64,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedDevice {
+    #[serde(flatten)]
+    pub device: Device,
+    /// Shown once; for `X-Device-Authorization: BASIC base64(id:secret)`.
+    pub device_secret: String,
+    /// Shown once: a JWT without expiry carrying `tenant`, `org`, `device`, `ver` (and `cnf`).
+    pub device_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceToken {
+    pub device_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceList {
+    pub items: Vec<Device>,
+    pub next_cursor: Option<String>,
+}
+
+fn view(r: &DeviceRow) -> Device {
+    Device {
+        id: r.id.clone(),
+        organization_id: r.organization_id.clone(),
+        name: r.name.clone(),
+        cert_thumbprint: r.cert_thumbprint.clone(),
+        token_version: r.token_version,
+        disabled: r.disabled,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+/// One of `certificate` or `thumbprint`, as a thumbprint.
+fn binding(
+    certificate: Option<&str>,
+    thumbprint: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let invalid = |field: &str, message: String| {
+        ApiError::Validation(vec![FieldError {
+            field: field.into(),
+            message,
+        }])
+    };
+    match (certificate, thumbprint) {
+        (Some(_), Some(_)) => Err(invalid(
+            "certificate",
+            "give a certificate or a thumbprint, not both".into(),
+        )),
+        (Some(pem), None) => certs::thumbprint_of_pem(pem)
+            .map(Some)
+            .map_err(|e| invalid("certificate", e.to_string())),
+        (None, Some(t)) => certs::parse_thumbprint(t)
+            .map(Some)
+            .map_err(|e| invalid("thumbprint", e.to_string())),
+        (None, None) => Ok(None),
+    }
+}
+
+async fn signing_tenant(
+    svc: &TokenService,
+    slug: &str,
+) -> Result<std::sync::Arc<tokens::service::Tenant>, ApiError> {
+    svc.forget_tenant(slug);
+    svc.tenant(slug)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("tenant".into()))
+}
+
+fn active_kid(tenant: &tokens::service::Tenant) -> Result<String, ApiError> {
+    tenant
+        .keys
+        .signer(SigningAlg::Rs256)
+        .map(|k| k.kid.clone())
+        .ok_or_else(|| ApiError::Internal("tenant has no active RS256 key".into()))
+}
+
+fn sign(tenant: &tokens::service::Tenant, d: &DeviceRow) -> Result<String, ApiError> {
+    tokens::mint::device_token(
+        tenant,
+        &d.id,
+        &d.organization_id,
+        d.token_version,
+        d.cert_thumbprint.as_deref(),
+    )
+    .map(|(t, _)| t)
+    .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Register a device.
+///
+/// Answers, once, its secret and its non-expiring device token.
+#[utoipa::path(
+    post, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices", tag = "Admin: devices",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id")),
+    request_body = CreateDevice,
+    responses(
+        (status = 201, description = "Created; the secret and token are shown only now", body = CreatedDevice),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    body: Valid<CreateDevice>,
+    store: web::Data<Store>,
+    master_key: web::Data<MasterKey>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
+    let body = body.0;
+    let thumbprint = binding(body.certificate.as_deref(), body.thumbprint.as_deref())?;
+    let signer = signing_tenant(&svc, &tenant.slug).await?;
+    let secret = generate_secret().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let now = now_unix();
+    let row = DeviceRow {
+        id: ids::new_id(),
+        tenant_id: tenant.id.clone(),
+        organization_id: org.id.clone(),
+        name: body.name,
+        secret_hash: Some(
+            master_key
+                .hash_secret(&secret)
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        ),
+        cert_thumbprint: thumbprint,
+        token_version: 1,
+        disabled: false,
+        failed_auth_count: 0,
+        locked_until: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        token_kid: Some(active_kid(&signer)?),
+    };
+    let token = sign(&signer, &row)?;
+    let event = actor.audit(
+        &tenant.id,
+        "device.create",
+        &format!("device:{}", row.id),
+        serde_json::json!({"organization": org.id, "bound": row.cert_thumbprint.is_some()}),
+    );
+    let inserted = row.clone();
+    store
+        .transaction(move |c| {
+            devices::insert(c, &inserted)?;
+            audit::insert(c, &event)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            LOCATION,
+            format!(
+                "/admin/v1/tenants/{}/organizations/{}/devices/{}",
+                tenant.id, org.id, row.id
+            ),
+        ))
+        .insert_header((ETAG, etag(row.version)))
+        .json(CreatedDevice {
+            device: view(&row),
+            device_secret: secret,
+            device_token: token,
+        }))
+}
+
+/// List an organization's devices.
+#[utoipa::path(
+    get, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices", tag = "Admin: devices",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of devices", body = DeviceList),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    page: web::Query<PageQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
+    let (limit, after) = page.resolve()?;
+    let mut rows = store
+        .run(move |c| devices::list(c, &org.id, after.as_deref(), limit + 1))
+        .await?;
+    let next_cursor = next_cursor(&mut rows, limit, |r| &r.id);
+    Ok(HttpResponse::Ok().json(DeviceList {
+        items: rows.iter().map(view).collect(),
+        next_cursor,
+    }))
+}
+
+async fn managed_device(
+    store: &Store,
+    actor: &Actor,
+    path: &(String, String, String),
+) -> Result<(store::repo::tenants::TenantRow, DeviceRow), ApiError> {
+    let (tenant, org) = managed_organization(store, actor, &path.0, &path.1).await?;
+    let (tid, did) = (tenant.id.clone(), path.2.clone());
+    let device = store
+        .run(move |c| devices::find(c, &tid, &did))
+        .await?
+        .filter(|d| d.organization_id == org.id)
+        .ok_or_else(|| ApiError::NotFound("device".into()))?;
+    Ok((tenant, device))
+}
+
+/// Get a device.
+#[utoipa::path(
+    get, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices/{did}", tag = "Admin: devices",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),
+    responses(
+        (status = 200, description = "The device", body = Device, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such device, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    actor: Actor,
+    path: web::Path<(String, String, String)>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, d) = managed_device(&store, &actor, &path).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(d.version)))
+        .json(view(&d)))
+}
+
+/// Rename or disable a device (send `If-Match`). Disabling invalidates its token.
+#[utoipa::path(
+    patch, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices/{did}", tag = "Admin: devices",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id"), ("If-Match" = String, Header, description = "The ETag as last read")),
+    request_body = UpdateDevice,
+    responses(
+        (status = 200, description = "Updated", body = Device, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such device, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    actor: Actor,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    body: Valid<UpdateDevice>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, d) = managed_device(&store, &actor, &path).await?;
+    let version = if_match(&req)?;
+    let body = body.0;
+    let event = actor.audit(
+        &tenant.id,
+        "device.update",
+        &format!("device:{}", d.id),
+        serde_json::json!({"name": body.name, "disabled": body.disabled}),
+    );
+    let (tid, did) = (tenant.id.clone(), d.id.clone());
+    let updated = store
+        .transaction(move |c| {
+            if !devices::update_if_version(
+                c,
+                &tid,
+                &did,
+                version,
+                body.name.as_deref(),
+                body.disabled,
+                now_unix(),
+            )? {
+                return Ok(None);
+            }
+            audit::insert(c, &event)?;
+            devices::find(c, &tid, &did)
+        })
+        .await?
+        .ok_or(ApiError::PreconditionFailed)?;
+    svc.forget_device(&updated.id);
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(updated.version)))
+        .json(view(&updated)))
+}
+
+/// Delete a device; its token stops validating.
+#[utoipa::path(
+    delete, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices/{did}", tag = "Admin: devices",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such device, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    actor: Actor,
+    path: web::Path<(String, String, String)>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, d) = managed_device(&store, &actor, &path).await?;
+    let event = actor.audit(
+        &tenant.id,
+        "device.delete",
+        &format!("device:{}", d.id),
+        serde_json::json!({}),
+    );
+    let (tid, did) = (tenant.id.clone(), d.id.clone());
+    store
+        .transaction(move |c| {
+            devices::delete(c, &tid, &did)?;
+            audit::insert(c, &event)
+        })
+        .await?;
+    svc.forget_device(&d.id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn reissue(
+    actor: &Actor,
+    path: &(String, String, String),
+    store: &Store,
+    svc: &TokenService,
+    thumbprint: Option<Option<String>>,
+    action: &str,
+) -> Result<(DeviceRow, String), ApiError> {
+    let (tenant, d) = managed_device(store, actor, path).await?;
+    let signer = signing_tenant(svc, &tenant.slug).await?;
+    let kid = active_kid(&signer)?;
+    let event = actor.audit(
+        &tenant.id,
+        action,
+        &format!("device:{}", d.id),
+        serde_json::json!({"thumbprint": thumbprint}),
+    );
+    let (tid, did) = (tenant.id.clone(), d.id.clone());
+    let updated = store
+        .transaction(move |c| {
+            devices::next_token(
+                c,
+                &tid,
+                &did,
+                &kid,
+                thumbprint.as_ref().map(|t| t.as_deref()),
+                now_unix(),
+            )?;
+            audit::insert(c, &event)?;
+            devices::find(c, &tid, &did)
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound("device".into()))?;
+    svc.forget_device(&updated.id);
+    let token = sign(&signer, &updated)?;
+    Ok((updated, token))
+}
+
+/// Re-issue the device token; the previous one stops validating.
+#[utoipa::path(
+    post, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices/{did}/token", tag = "Admin: devices",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),
+    responses(
+        (status = 200, description = "The new device token (shown once)", body = DeviceToken),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such device, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn token(
+    actor: Actor,
+    path: web::Path<(String, String, String)>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, token) = reissue(&actor, &path, &store, &svc, None, "device.token").await?;
+    Ok(HttpResponse::Ok().json(DeviceToken {
+        device_token: token,
+    }))
+}
+
+/// Bind the device to a (new) client certificate: the old token stops validating; the answer
+/// carries the new one, bound to the certificate (`cnf.x5t#S256`).
+#[utoipa::path(
+    put, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices/{did}/certificate", tag = "Admin: devices",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),
+    request_body = SetCertificate,
+    responses(
+        (status = 200, description = "Bound; the new device token (shown once)", body = DeviceToken),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such device, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a certificate or thumbprint", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn certificate(
+    actor: Actor,
+    path: web::Path<(String, String, String)>,
+    body: Valid<SetCertificate>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let thumbprint = binding(body.0.certificate.as_deref(), body.0.thumbprint.as_deref())?
+        .ok_or_else(|| {
+            ApiError::Validation(vec![FieldError {
+                field: "certificate".into(),
+                message: "give a certificate or a thumbprint".into(),
+            }])
+        })?;
+    let (_, token) = reissue(
+        &actor,
+        &path,
+        &store,
+        &svc,
+        Some(Some(thumbprint)),
+        "device.certificate",
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(DeviceToken {
+        device_token: token,
+    }))
+}

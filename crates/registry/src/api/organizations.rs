@@ -1,0 +1,261 @@
+//! `/admin/v1/tenants/{id}/organizations`: vendors (`VN…`), departments (`FD…`), others (`OR…`).
+
+use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::{web, HttpRequest, HttpResponse};
+use domain::model::OrganizationKind;
+use domain::{ids, now_unix};
+use serde::{Deserialize, Serialize};
+use store::repo::audit;
+use store::repo::organizations::{self, OrganizationRow};
+use store::Store;
+use tokens::http::{etag, if_match, next_cursor, ApiError, PageQuery, Problem, Valid};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::managed_tenant;
+use crate::actor::Actor;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "vendor", "name": "Acme Integrations"}))]
+pub struct CreateOrganization {
+    pub kind: OrganizationKind,
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrganization {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Organization {
+    /// `VN…` for vendors, `FD…` for departments, `OR…` for others.
+    #[schema(example = "VN0192f0c4e8a37c1e9d4b5a6f7e8d9c0b")]
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationList {
+    pub items: Vec<Organization>,
+    pub next_cursor: Option<String>,
+}
+
+fn view(r: &OrganizationRow) -> Organization {
+    Organization {
+        id: r.id.clone(),
+        kind: r.kind.clone(),
+        name: r.name.clone(),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+/// The organization of the path within a tenant the caller manages.
+pub(crate) async fn managed_organization(
+    store: &Store,
+    actor: &Actor,
+    tenant: &str,
+    oid: &str,
+) -> Result<(store::repo::tenants::TenantRow, OrganizationRow), ApiError> {
+    let tenant = managed_tenant(store, actor, tenant).await?;
+    let (tid, o) = (tenant.id.clone(), oid.to_owned());
+    let org = store
+        .run(move |c| organizations::find(c, &tid, &o))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("organization".into()))?;
+    Ok((tenant, org))
+}
+
+/// Create an organization.
+#[utoipa::path(
+    post, path = "/admin/v1/tenants/{id}/organizations", tag = "Admin: organizations",
+    params(("id" = String, Path, description = "Tenant id or slug")),
+    request_body = CreateOrganization,
+    responses(
+        (status = 201, description = "Created", body = Organization, headers(("ETag" = String), ("Location" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    actor: Actor,
+    id: web::Path<String>,
+    body: Valid<CreateOrganization>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = managed_tenant(&store, &actor, &id).await?;
+    let now = now_unix();
+    let row = OrganizationRow {
+        id: ids::new_organization_id(body.0.kind),
+        tenant_id: tenant.id.clone(),
+        kind: body.0.kind.to_string(),
+        name: body.0.name,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let event = actor.audit(
+        &tenant.id,
+        "organization.create",
+        &format!("organization:{}", row.id),
+        serde_json::json!({"kind": row.kind}),
+    );
+    let inserted = row.clone();
+    store
+        .transaction(move |c| {
+            organizations::insert(c, &inserted)?;
+            audit::insert(c, &event)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            LOCATION,
+            format!("/admin/v1/tenants/{}/organizations/{}", tenant.id, row.id),
+        ))
+        .insert_header((ETAG, etag(row.version)))
+        .json(view(&row)))
+}
+
+/// List a tenant's organizations.
+#[utoipa::path(
+    get, path = "/admin/v1/tenants/{id}/organizations", tag = "Admin: organizations",
+    params(("id" = String, Path, description = "Tenant id or slug"), PageQuery),
+    responses(
+        (status = 200, description = "A page of organizations", body = OrganizationList),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    actor: Actor,
+    id: web::Path<String>,
+    page: web::Query<PageQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = managed_tenant(&store, &actor, &id).await?;
+    let (limit, after) = page.resolve()?;
+    let mut rows = store
+        .run(move |c| organizations::list(c, &tenant.id, after.as_deref(), limit + 1))
+        .await?;
+    let next_cursor = next_cursor(&mut rows, limit, |r| &r.id);
+    Ok(HttpResponse::Ok().json(OrganizationList {
+        items: rows.iter().map(view).collect(),
+        next_cursor,
+    }))
+}
+
+/// Get an organization.
+#[utoipa::path(
+    get, path = "/admin/v1/tenants/{id}/organizations/{oid}", tag = "Admin: organizations",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id")),
+    responses(
+        (status = 200, description = "The organization", body = Organization, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(org.version)))
+        .json(view(&org)))
+}
+
+/// Rename an organization (send `If-Match`).
+#[utoipa::path(
+    patch, path = "/admin/v1/tenants/{id}/organizations/{oid}", tag = "Admin: organizations",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("If-Match" = String, Header, description = "The ETag as last read")),
+    request_body = UpdateOrganization,
+    responses(
+        (status = 200, description = "Updated", body = Organization, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    actor: Actor,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: Valid<UpdateOrganization>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
+    let version = if_match(&req)?;
+    let event = actor.audit(
+        &tenant.id,
+        "organization.update",
+        &format!("organization:{}", org.id),
+        serde_json::json!({"name": body.0.name}),
+    );
+    let (tid, oid, name) = (tenant.id, org.id, body.0.name);
+    let updated = store
+        .transaction(move |c| {
+            if !organizations::rename_if_version(c, &tid, &oid, version, &name, now_unix())? {
+                return Ok(None);
+            }
+            audit::insert(c, &event)?;
+            organizations::find(c, &tid, &oid)
+        })
+        .await?
+        .ok_or(ApiError::PreconditionFailed)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(updated.version)))
+        .json(view(&updated)))
+}
+
+/// Delete an organization with its devices, memberships and clients.
+#[utoipa::path(
+    delete, path = "/admin/v1/tenants/{id}/organizations/{oid}", tag = "Admin: organizations",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organization, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
+    let event = actor.audit(
+        &tenant.id,
+        "organization.delete",
+        &format!("organization:{}", org.id),
+        serde_json::json!({}),
+    );
+    store
+        .transaction(move |c| {
+            organizations::delete(c, &tenant.id, &org.id)?;
+            audit::insert(c, &event)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
