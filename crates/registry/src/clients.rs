@@ -88,6 +88,7 @@ pub async fn create(
         created_by: None,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let secret = if new.auth_method.uses_secret() {
         Some(generate_secret().map_err(|e| ClientError::Crypto(e.to_string()))?)

@@ -118,6 +118,7 @@ pub async fn run(
         created_by: None,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let secret_row = ClientSecretRow {
         id: ids::new_id(),

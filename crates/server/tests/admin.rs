@@ -822,3 +822,215 @@ async fn device_token_life_cycle() {
         "no token in the audit log"
     );
 }
+
+#[actix_web::test]
+async fn clients_secrets_rotation_and_generated_keys() {
+    let w = world().await;
+    let app = test::init_service(build(&w.env.state)).await;
+    let b = w.b_id.as_str();
+    let adm = Some(w.admin_b.as_str());
+    let clients = format!("/admin/v1/tenants/{b}/clients");
+
+    // Validation: scopes, default ⊆ scopes, algorithm, http jwks_uri in a production tenant.
+    let req = TestRequest::post().uri(&clients).set_json(json!({"name": "x", "auth_method": "client_secret_basic", "grant_types": ["client_credentials"], "scopes": ["ok", "bad scope"], "access_token_ttl": 1}));
+    let (status, _, body) = call!(app, bearer(req, adm));
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["access_token_ttl", "scopes"]);
+    let req = TestRequest::post().uri(&clients).set_json(json!({"name": "x", "auth_method": "private_key_jwt", "grant_types": ["client_credentials"], "scopes": ["a"], "jwks_uri": "http://keys.example/jwks"}));
+    let (status, _, body) = call!(app, bearer(req, adm));
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("jwks_uri")),
+        "{body}"
+    );
+    let req = TestRequest::post().uri(&clients).set_json(json!({"name": "x", "auth_method": "client_secret_basic", "grant_types": ["client_credentials"], "scopes": ["a"], "default_scopes": ["b"]}));
+    assert_eq!(call!(app, bearer(req, adm)).0, 422);
+
+    // Create: the secret once; reading never shows it.
+    let req = TestRequest::post().uri(&clients).set_json(json!({"name": "svc", "client_id": "svc-1", "auth_method": "client_secret_basic", "grant_types": ["client_credentials"], "scopes": ["read", "write"], "access_token_alg": "ES256"}));
+    let (status, _, created) = call!(app, bearer(req, adm));
+    assert_eq!(status, 201, "{created}");
+    let first = created["client_secret"].as_str().unwrap().to_owned();
+    let (_, _, read) = call!(
+        app,
+        bearer(TestRequest::get().uri(&format!("{clients}/svc-1")), adm)
+    );
+    assert!(read.get("client_secret").is_none());
+    assert!(!read.to_string().contains(&first));
+    let req = TestRequest::post().uri(&clients).set_json(json!({"name": "dup", "client_id": "svc-1", "auth_method": "client_secret_basic", "grant_types": ["client_credentials"], "scopes": []}));
+    assert_eq!(call!(app, bearer(req, adm)).0, 409);
+    let cc = |secret: &str| {
+        post_form(
+            &token_url("bravo"),
+            form(&[("grant_type", "client_credentials")]),
+        )
+        .insert_header(basic("svc-1", secret))
+    };
+    assert_eq!(call!(app, cc(&first)).0, 200);
+
+    // Rotation with overlap: both work; then rotation ending the old at once.
+    let (status, _, rotated) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&format!("{clients}/svc-1/secrets"))
+                .set_json(json!({"previous_expires_in": 3600})),
+            adm
+        )
+    );
+    assert_eq!(status, 201, "{rotated}");
+    let second = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call!(app, cc(&first)).0,
+        200,
+        "the previous secret works during the overlap"
+    );
+    assert_eq!(call!(app, cc(&second)).0, 200);
+    let (_, _, rotated) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&format!("{clients}/svc-1/secrets"))
+                .set_json(json!({"previous_expires_in": 0})),
+            adm
+        )
+    );
+    let third = rotated["client_secret"].as_str().unwrap().to_owned();
+    let third_id = rotated["id"].as_str().unwrap().to_owned();
+    assert_eq!(call!(app, cc(&first)).0, 401);
+    assert_eq!(call!(app, cc(&second)).0, 401);
+    assert_eq!(call!(app, cc(&third)).0, 200);
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::delete().uri(&format!("{clients}/svc-1/secrets/{third_id}")),
+            adm
+        )
+    );
+    assert_eq!(status, 204);
+    assert_eq!(call!(app, cc(&third)).0, 401);
+
+    // A server-generated key pair for private_key_jwt: the private half once, and it works.
+    let req = TestRequest::post().uri(&clients).set_json(json!({"name": "redox", "client_id": "redox-1", "auth_method": "private_key_jwt", "grant_types": ["client_credentials"], "scopes": ["fhir"]}));
+    let (status, _, created) = call!(app, bearer(req, adm));
+    assert_eq!(status, 201, "{created}");
+    assert!(created.get("client_secret").is_none());
+    let (status, _, pair) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&format!("{clients}/redox-1/keys"))
+                .set_json(json!({"alg": "RS384"})),
+            adm
+        )
+    );
+    assert_eq!(status, 201, "{pair}");
+    assert!(pair["private_key_pem"]
+        .as_str()
+        .unwrap()
+        .contains("PRIVATE KEY"));
+    let kid = pair["kid"].as_str().unwrap();
+    let (_, _, read) = call!(
+        app,
+        bearer(TestRequest::get().uri(&format!("{clients}/redox-1")), adm)
+    );
+    assert_eq!(read["jwks"]["keys"][0]["kid"], kid);
+    assert!(
+        read["jwks"]["keys"][0].get("d").is_none(),
+        "only the public key is kept"
+    );
+    let signer = josekit::jws::RS384
+        .signer_from_pem(pair["private_key_pem"].as_str().unwrap())
+        .unwrap();
+    let mut header = josekit::jws::JwsHeader::new();
+    header.set_key_id(kid);
+    header.set_token_type("JWT");
+    let mut payload = josekit::jwt::JwtPayload::new();
+    let now = std::time::SystemTime::now();
+    payload.set_issuer("redox-1");
+    payload.set_subject("redox-1");
+    payload.set_audience(vec![endpoint("bravo")]);
+    payload.set_issued_at(&now);
+    payload.set_expires_at(&(now + std::time::Duration::from_secs(240)));
+    payload.set_jwt_id("generated-key-1");
+    let assertion = josekit::jwt::encode_with_signer(&payload, &header, &signer).unwrap();
+    let (status, _, tok) = call!(
+        app,
+        post_form(&token_url("bravo"), assertion_form(&assertion))
+    );
+    assert_eq!(status, 200, "{tok}");
+
+    // Disabling the client refuses it and makes its outstanding tokens inactive.
+    let token = tok["access_token"].as_str().unwrap().to_owned();
+    let (_, headers, _) = call!(
+        app,
+        bearer(TestRequest::get().uri(&format!("{clients}/redox-1")), adm)
+    );
+    let etag = headers.get("etag").unwrap().to_str().unwrap().to_owned();
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::patch()
+                .uri(&format!("{clients}/redox-1"))
+                .insert_header(("if-match", etag))
+                .set_json(json!({"disabled": true})),
+            adm
+        )
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        call!(
+            app,
+            bearer(TestRequest::get().uri("/t/bravo/whoami"), Some(&token))
+        )
+        .0,
+        401
+    );
+    // Another tenant's admin cannot reach these clients; the admin client of the platform is kept.
+    assert_eq!(
+        call!(
+            app,
+            bearer(
+                TestRequest::get().uri(&format!("{clients}/svc-1")),
+                Some(&w.admin_a)
+            )
+        )
+        .0,
+        404
+    );
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::delete().uri("/admin/v1/tenants/system/clients/admin"),
+            Some(&w.platform)
+        )
+    );
+    assert_eq!(status, 409);
+    let (status, _, _) = call!(
+        app,
+        bearer(TestRequest::delete().uri(&format!("{clients}/svc-1")), adm)
+    );
+    assert_eq!(status, 204);
+    // No secret in the audit log.
+    let (_, _, log) = call!(
+        app,
+        bearer(
+            TestRequest::get().uri(&format!("/admin/v1/tenants/{b}/audit-events")),
+            adm
+        )
+    );
+    for s in [&first, &second, &third] {
+        assert!(!log.to_string().contains(s.as_str()));
+    }
+    assert!(log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "client.secret.rotate"));
+}

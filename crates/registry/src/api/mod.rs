@@ -1,6 +1,7 @@
 //! The admin REST API (`/admin/v1`).
 
 pub mod audit;
+pub mod clients;
 pub mod devices;
 pub mod keys;
 pub mod organizations;
@@ -41,6 +42,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(keys::promote)),
             )
             .service(web::resource("/tenants/{id}/audit-events").route(web::get().to(audit::list)))
+            .service(
+                web::resource("/tenants/{id}/clients")
+                    .route(web::get().to(clients::list))
+                    .route(web::post().to(clients::create)),
+            )
+            .service(
+                web::resource("/tenants/{id}/clients/{cid}")
+                    .route(web::get().to(clients::get))
+                    .route(web::patch().to(clients::update))
+                    .route(web::delete().to(clients::delete)),
+            )
+            .service(
+                web::resource("/tenants/{id}/clients/{cid}/secrets")
+                    .route(web::post().to(clients::rotate_secret)),
+            )
+            .service(
+                web::resource("/tenants/{id}/clients/{cid}/secrets/{sid}")
+                    .route(web::delete().to(clients::delete_secret)),
+            )
+            .service(
+                web::resource("/tenants/{id}/clients/{cid}/keys")
+                    .route(web::post().to(clients::create_key)),
+            )
             .service(
                 web::resource("/tenants/{id}/organizations")
                     .route(web::get().to(organizations::list))
@@ -93,6 +117,8 @@ pub(crate) async fn managed_tenant(
         tenants::list, tenants::create, tenants::get, tenants::update, tenants::delete,
         keys::list, keys::create, keys::promote, keys::delete,
         audit::list,
+        clients::create, clients::list, clients::get, clients::update, clients::delete,
+        clients::rotate_secret, clients::delete_secret, clients::create_key,
         organizations::create, organizations::list, organizations::get, organizations::update, organizations::delete,
         devices::create, devices::list, devices::get, devices::update, devices::delete, devices::token, devices::certificate,
     ),
@@ -104,6 +130,9 @@ pub(crate) async fn managed_tenant(
             promote it to `active` (the old key retires and keeps verifying the tokens it signed until they \
             expire), delete retired keys."),
         (name = "Admin: audit", description = "Who did what to which object, when, from where."),
+        (name = "Admin: clients", description = "OAuth clients of a tenant: secrets (shown once, rotated with \
+            overlap) or private_key_jwt keys (inline JWKS, a jwks_uri, or a key pair generated here whose \
+            private half is shown once)."),
         (name = "Admin: organizations", description = "Organizations (entities) of a tenant: vendors (`VN…`), \
             departments (`FD…`) and others (`OR…`)."),
         (name = "Admin: devices", description = "Devices of an organization. Each has a secret and a non-expiring \

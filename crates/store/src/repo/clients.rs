@@ -31,6 +31,7 @@ pub struct ClientRow {
     pub created_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -79,4 +80,104 @@ pub fn secrets_of(
         .filter(client_secrets::client_pk.eq(client_pk))
         .select(ClientSecretRow::as_select())
         .load(conn)?)
+}
+
+pub fn find_by_pk(conn: &mut DbConnection, pk: &str) -> Result<Option<ClientRow>, StoreError> {
+    Ok(clients::table
+        .find(pk)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ClientRow>, StoreError> {
+    let mut q = clients::table
+        .filter(clients::tenant_id.eq(tenant_id.to_owned()))
+        .select(ClientRow::as_select())
+        .order(clients::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(clients::id.gt(a.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// What a PATCH may change; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = clients)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub grant_types: Option<String>,
+    pub scopes: Option<String>,
+    pub default_scopes: Option<String>,
+    pub tenant_roles: Option<String>,
+    pub access_token_ttl: Option<Option<i64>>,
+    pub access_token_alg: Option<String>,
+    pub jwks: Option<Option<String>>,
+    pub jwks_uri: Option<Option<String>>,
+    pub disabled: Option<bool>,
+}
+
+pub fn update_if_version(
+    conn: &mut DbConnection,
+    pk: &str,
+    version: i64,
+    changes: &ClientChanges,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        clients::table
+            .filter(clients::id.eq(pk))
+            .filter(clients::version.eq(version)),
+    )
+    .set((
+        changes,
+        clients::version.eq(version + 1),
+        clients::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn delete(conn: &mut DbConnection, pk: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(clients::table.find(pk)).execute(conn)? == 1)
+}
+
+/// Gives every live secret of the client except `keep` an expiry no later than `at`.
+pub fn expire_secrets_except(
+    conn: &mut DbConnection,
+    client_pk: &str,
+    keep: &str,
+    at: i64,
+) -> Result<usize, StoreError> {
+    let base = client_secrets::table
+        .filter(client_secrets::client_pk.eq(client_pk))
+        .filter(client_secrets::id.ne(keep));
+    let a = diesel::update(base.filter(client_secrets::expires_at.is_null()))
+        .set(client_secrets::expires_at.eq(Some(at)))
+        .execute(conn)?;
+    let b = diesel::update(base.filter(client_secrets::expires_at.gt(at)))
+        .set(client_secrets::expires_at.eq(Some(at)))
+        .execute(conn)?;
+    Ok(a + b)
+}
+
+pub fn delete_secret(
+    conn: &mut DbConnection,
+    client_pk: &str,
+    id: &str,
+) -> Result<bool, StoreError> {
+    Ok(diesel::delete(
+        client_secrets::table
+            .filter(client_secrets::client_pk.eq(client_pk))
+            .filter(client_secrets::id.eq(id)),
+    )
+    .execute(conn)?
+        == 1)
 }

@@ -1,0 +1,819 @@
+//! `/admin/v1/tenants/{id}/clients`: OAuth clients, their secrets and their keys.
+
+use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::{web, HttpRequest, HttpResponse};
+use domain::model::{AuthMethod, ClientKind, Environment, GrantType};
+use domain::secrets::{generate_secret, MasterKey};
+use domain::{ids, now_unix};
+use josekit::jwk::KeyPair;
+use serde::{Deserialize, Serialize};
+use store::repo::clients::{self, ClientChanges, ClientRow, ClientSecretRow};
+use store::repo::tenants::TenantRow;
+use store::repo::{audit, organizations};
+use store::{Store, StoreError};
+use tokens::http::{etag, if_match, next_cursor, ApiError, FieldError, PageQuery, Problem, Valid};
+use tokens::TokenService;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::managed_tenant;
+use crate::actor::Actor;
+use crate::clients::{ClientError, NewClient};
+use crate::tenants::TenantSettings;
+
+/// Auth methods an admin can register here (mutual TLS comes with the TLS listener).
+const METHODS: [AuthMethod; 3] = [
+    AuthMethod::ClientSecretBasic,
+    AuthMethod::ClientSecretPost,
+    AuthMethod::PrivateKeyJwt,
+];
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Reporting service", "auth_method": "client_secret_basic", "grant_types": ["client_credentials"], "scopes": ["read", "write"]}))]
+pub struct CreateClient {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: String,
+    /// Optional; generated when absent. 1 to 100 of a-z, A-Z, 0-9, `-`, `_`, `.`.
+    #[validate(custom(function = "valid_client_id"))]
+    pub client_id: Option<String>,
+    pub auth_method: AuthMethod,
+    #[validate(length(min = 1, message = "give at least one grant type"))]
+    pub grant_types: Vec<GrantType>,
+    #[validate(custom(function = "valid_scopes"))]
+    pub scopes: Vec<String>,
+    /// Granted when a request names no scope; defaults to all of `scopes`.
+    #[validate(custom(function = "valid_scopes"))]
+    pub default_scopes: Option<Vec<String>>,
+    /// `tenant_admin` lets the client manage its tenant through this API.
+    #[serde(default)]
+    pub tenant_roles: Vec<domain::model::TenantRole>,
+    /// Access-token lifetime in seconds; the tenant's when absent.
+    #[validate(range(
+        min = 30,
+        max = 86400,
+        message = "must be between 30 and 86400 seconds"
+    ))]
+    pub access_token_ttl: Option<i64>,
+    /// `RS256` (default) or `ES256`, within the tenant's allowed algorithms.
+    pub access_token_alg: Option<String>,
+    /// private_key_jwt: the client's public keys inline …
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// … or where it publishes them (https in production tenants).
+    #[validate(url(message = "must be a URL"))]
+    pub jwks_uri: Option<String>,
+    /// The organization that owns the client, if any.
+    pub organization_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClient {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: Option<String>,
+    pub grant_types: Option<Vec<GrantType>>,
+    #[validate(custom(function = "valid_scopes"))]
+    pub scopes: Option<Vec<String>>,
+    #[validate(custom(function = "valid_scopes"))]
+    pub default_scopes: Option<Vec<String>>,
+    pub tenant_roles: Option<Vec<domain::model::TenantRole>>,
+    #[validate(range(
+        min = 30,
+        max = 86400,
+        message = "must be between 30 and 86400 seconds"
+    ))]
+    pub access_token_ttl: Option<i64>,
+    pub access_token_alg: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    #[validate(url(message = "must be a URL"))]
+    pub jwks_uri: Option<String>,
+    /// A disabled client cannot authenticate and its tokens stop validating.
+    pub disabled: Option<bool>,
+}
+
+fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
+    let ok = (1..=100).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        let mut e = validator::ValidationError::new("client_id");
+        e.message = Some("1 to 100 of a-z, A-Z, 0-9, '-', '_', '.'".into());
+        Err(e)
+    }
+}
+
+/// RFC 6749 §3.3 scope tokens; `*` is reserved for "all allowed".
+#[allow(clippy::ptr_arg)]
+fn valid_scopes(scopes: &Vec<String>) -> Result<(), validator::ValidationError> {
+    let ok = scopes.len() <= 100
+        && scopes.iter().all(|s| {
+            !s.is_empty()
+                && s.len() <= 100
+                && s != "*"
+                && s.bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        });
+    if ok {
+        Ok(())
+    } else {
+        let mut e = validator::ValidationError::new("scopes");
+        e.message = Some("scope tokens are printable ASCII without spaces, quotes or backslashes; `*` is reserved".into());
+        Err(e)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub kind: String,
+    pub auth_method: String,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub default_scopes: Vec<String>,
+    pub tenant_roles: Vec<String>,
+    pub access_token_ttl: Option<i64>,
+    pub access_token_alg: String,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
+    pub organization_id: Option<String>,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedClient {
+    #[serde(flatten)]
+    pub client: Client,
+    /// Shown once, for secret methods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientList {
+    pub items: Vec<Client>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecret {
+    /// How long the client's current secrets keep working, in seconds (default 86400; 0 ends
+    /// them now).
+    #[validate(range(
+        min = 0,
+        max = 7776000,
+        message = "must be between 0 and 7776000 seconds"
+    ))]
+    pub previous_expires_in: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewSecret {
+    /// The secret's id, for `DELETE …/secrets/{id}`.
+    pub id: String,
+    /// Shown once.
+    pub client_secret: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"alg": "RS384"}))]
+pub struct CreateClientKey {
+    /// `RS256`, `RS384`, `RS512`, `PS256`, `PS384`, `ES256` or `ES384`.
+    pub alg: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientKeyPair {
+    pub kid: String,
+    pub alg: String,
+    /// Shown once; only the public key is kept.
+    pub private_key_pem: String,
+    /// Shown once, as a JWK.
+    #[schema(value_type = Object)]
+    pub private_jwk: serde_json::Value,
+}
+
+fn list_of(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+fn view(r: &ClientRow) -> Client {
+    Client {
+        client_id: r.client_id.clone(),
+        name: r.name.clone(),
+        kind: r.kind.clone(),
+        auth_method: r.auth_method.clone(),
+        grant_types: list_of(&r.grant_types),
+        scopes: list_of(&r.scopes),
+        default_scopes: list_of(&r.default_scopes),
+        tenant_roles: list_of(&r.tenant_roles),
+        access_token_ttl: r.access_token_ttl,
+        access_token_alg: r.access_token_alg.clone(),
+        jwks: r.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+        jwks_uri: r.jwks_uri.clone(),
+        organization_id: r.organization_id.clone(),
+        disabled: r.disabled,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::Validation(vec![FieldError {
+        field: field.into(),
+        message: message.into(),
+    }])
+}
+
+/// Rules across fields, against the tenant.
+struct Checked {
+    alg: String,
+    jwks: Option<String>,
+}
+
+fn check_keys_and_alg(
+    tenant: &TenantRow,
+    method: AuthMethod,
+    alg: Option<&str>,
+    jwks: Option<&serde_json::Value>,
+    jwks_uri: Option<&str>,
+) -> Result<Checked, ApiError> {
+    let settings = TenantSettings::from_row(tenant);
+    let alg = alg.unwrap_or("RS256").to_owned();
+    if !settings.allowed_algorithms.contains(&alg) {
+        return Err(invalid(
+            "access_token_alg",
+            format!(
+                "must be one of the tenant's algorithms: {}",
+                settings.allowed_algorithms.join(", ")
+            ),
+        ));
+    }
+    if !METHODS.contains(&method) {
+        return Err(invalid(
+            "auth_method",
+            "must be client_secret_basic, client_secret_post or private_key_jwt",
+        ));
+    }
+    let jwks = match jwks {
+        None => None,
+        Some(v) => {
+            let text = v.to_string();
+            let set = josekit::jwk::JwkSet::from_bytes(text.as_bytes())
+                .map_err(|e| invalid("jwks", format!("not a JWK Set: {e}")))?;
+            if set
+                .keys()
+                .iter()
+                .any(|k| k.parameter("d").is_some() || k.key_type() == "oct")
+            {
+                return Err(invalid("jwks", "register public keys only"));
+            }
+            Some(text)
+        }
+    };
+    if let Some(uri) = jwks_uri {
+        let production = tenant.environment == Environment::Production.as_str();
+        if production && !uri.starts_with("https://") {
+            return Err(invalid("jwks_uri", "must be https in a production tenant"));
+        }
+        if !uri.starts_with("https://") && !uri.starts_with("http://") {
+            return Err(invalid("jwks_uri", "must be an http(s) URL"));
+        }
+    }
+    if method == AuthMethod::PrivateKeyJwt && jwks_uri.is_some() && jwks.is_some() {
+        return Err(invalid("jwks", "give jwks or jwks_uri, not both"));
+    }
+    Ok(Checked { alg, jwks })
+}
+
+fn json_list<T: ToString>(items: &[T]) -> String {
+    serde_json::to_string(&items.iter().map(T::to_string).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
+}
+
+async fn managed_client(
+    store: &Store,
+    actor: &Actor,
+    tenant: &str,
+    cid: &str,
+) -> Result<(TenantRow, ClientRow), ApiError> {
+    let tenant = managed_tenant(store, actor, tenant).await?;
+    let (tid, c) = (tenant.id.clone(), cid.to_owned());
+    let client = store
+        .run(move |conn| clients::find(conn, &tid, &c))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("client".into()))?;
+    Ok((tenant, client))
+}
+
+/// Register a client.
+///
+/// Secret methods answer the `client_secret` once; `private_key_jwt` needs `jwks` or
+/// `jwks_uri` (or `POST …/keys` afterwards).
+#[utoipa::path(
+    post, path = "/admin/v1/tenants/{id}/clients", tag = "Admin: clients",
+    params(("id" = String, Path, description = "Tenant id or slug")),
+    request_body = CreateClient,
+    responses(
+        (status = 201, description = "Created; the secret is shown only now", body = CreatedClient),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The client_id is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    actor: Actor,
+    id: web::Path<String>,
+    body: Valid<CreateClient>,
+    store: web::Data<Store>,
+    master_key: web::Data<MasterKey>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = managed_tenant(&store, &actor, &id).await?;
+    let b = body.0;
+    let checked = check_keys_and_alg(
+        &tenant,
+        b.auth_method,
+        b.access_token_alg.as_deref(),
+        b.jwks.as_ref(),
+        b.jwks_uri.as_deref(),
+    )?;
+    if let Some(d) = &b.default_scopes {
+        if let Some(extra) = d.iter().find(|s| !b.scopes.contains(s)) {
+            return Err(invalid(
+                "default_scopes",
+                format!("`{extra}` is not in scopes"),
+            ));
+        }
+    }
+    if let Some(oid) = &b.organization_id {
+        let (tid, o) = (tenant.id.clone(), oid.clone());
+        if store
+            .run(move |c| organizations::find(c, &tid, &o))
+            .await?
+            .is_none()
+        {
+            return Err(invalid(
+                "organization_id",
+                "no such organization in this tenant",
+            ));
+        }
+    }
+    let new = NewClient {
+        client_id: b.client_id,
+        name: b.name,
+        kind: ClientKind::Application,
+        auth_method: b.auth_method,
+        grant_types: b.grant_types,
+        scopes: b.scopes,
+        default_scopes: b.default_scopes,
+        tenant_roles: b.tenant_roles.iter().map(|r| r.to_string()).collect(),
+        organization_id: b.organization_id,
+        access_token_ttl: b.access_token_ttl,
+        access_token_alg: checked.alg,
+        jwks: checked
+            .jwks
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok()),
+        jwks_uri: b.jwks_uri,
+    };
+    let (row, secret) = crate::clients::create(&store, &master_key, &tenant.id, new)
+        .await
+        .map_err(|e| match e {
+            ClientError::Taken => {
+                ApiError::Conflict("a client with this client_id exists in the tenant".into())
+            }
+            ClientError::Store(e) => e.into(),
+            ClientError::Crypto(e) => ApiError::Internal(e),
+        })?;
+    let event = actor.audit(
+        &tenant.id,
+        "client.create",
+        &format!("client:{}", row.client_id),
+        serde_json::json!({"auth_method": row.auth_method}),
+    );
+    store.run(move |c| audit::insert(c, &event)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            LOCATION,
+            format!("/admin/v1/tenants/{}/clients/{}", tenant.id, row.client_id),
+        ))
+        .insert_header((ETAG, etag(row.version)))
+        .json(CreatedClient {
+            client: view(&row),
+            client_secret: secret,
+        }))
+}
+
+/// List a tenant's clients.
+#[utoipa::path(
+    get, path = "/admin/v1/tenants/{id}/clients", tag = "Admin: clients",
+    params(("id" = String, Path, description = "Tenant id or slug"), PageQuery),
+    responses(
+        (status = 200, description = "A page of clients", body = ClientList),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    actor: Actor,
+    id: web::Path<String>,
+    page: web::Query<PageQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = managed_tenant(&store, &actor, &id).await?;
+    let (limit, after) = page.resolve()?;
+    let mut rows = store
+        .run(move |c| clients::list(c, &tenant.id, after.as_deref(), limit + 1))
+        .await?;
+    let next_cursor = next_cursor(&mut rows, limit, |r| &r.id);
+    Ok(HttpResponse::Ok().json(ClientList {
+        items: rows.iter().map(view).collect(),
+        next_cursor,
+    }))
+}
+
+/// Get a client.
+#[utoipa::path(
+    get, path = "/admin/v1/tenants/{id}/clients/{cid}", tag = "Admin: clients",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id")),
+    responses(
+        (status = 200, description = "The client", body = Client, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or not yours", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(c.version)))
+        .json(view(&c)))
+}
+
+/// Update a client (send `If-Match`).
+#[utoipa::path(
+    patch, path = "/admin/v1/tenants/{id}/clients/{cid}", tag = "Admin: clients",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id"), ("If-Match" = String, Header, description = "The ETag as last read")),
+    request_body = UpdateClient,
+    responses(
+        (status = 200, description = "Updated", body = Client, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    actor: Actor,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: Valid<UpdateClient>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
+    let version = if_match(&req)?;
+    let b = body.0;
+    let method: AuthMethod = c
+        .auth_method
+        .parse()
+        .unwrap_or(AuthMethod::ClientSecretBasic);
+    let alg = b
+        .access_token_alg
+        .clone()
+        .unwrap_or_else(|| c.access_token_alg.clone());
+    let checked = check_keys_and_alg(
+        &tenant,
+        method,
+        Some(&alg),
+        b.jwks.as_ref(),
+        b.jwks_uri.as_deref(),
+    )?;
+    let scopes = b.scopes.clone().unwrap_or_else(|| list_of(&c.scopes));
+    if let Some(d) = &b.default_scopes {
+        if let Some(extra) = d.iter().find(|s| !scopes.contains(s)) {
+            return Err(invalid(
+                "default_scopes",
+                format!("`{extra}` is not in scopes"),
+            ));
+        }
+    }
+    let changes = ClientChanges {
+        name: b.name,
+        grant_types: b.grant_types.as_deref().map(json_list),
+        scopes: b.scopes.as_deref().map(json_list),
+        default_scopes: b.default_scopes.as_deref().map(json_list),
+        tenant_roles: b.tenant_roles.as_deref().map(json_list),
+        access_token_ttl: b.access_token_ttl.map(Some),
+        access_token_alg: b.access_token_alg.map(|_| checked.alg),
+        jwks: checked.jwks.map(Some),
+        jwks_uri: b.jwks_uri.map(Some),
+        disabled: b.disabled,
+    };
+    let event = actor.audit(
+        &tenant.id,
+        "client.update",
+        &format!("client:{}", c.client_id),
+        serde_json::json!({"disabled": changes.disabled, "scopes": changes.scopes}),
+    );
+    let pk = c.id.clone();
+    let updated = store
+        .transaction(move |conn| {
+            if !clients::update_if_version(conn, &pk, version, &changes, now_unix())? {
+                return Ok(None);
+            }
+            audit::insert(conn, &event)?;
+            clients::find_by_pk(conn, &pk)
+        })
+        .await?
+        .ok_or(ApiError::PreconditionFailed)?;
+    svc.forget_client(&tenant.id, &updated.client_id);
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, etag(updated.version)))
+        .json(view(&updated)))
+}
+
+/// Delete a client; it cannot authenticate any more and its tokens stop validating.
+#[utoipa::path(
+    delete, path = "/admin/v1/tenants/{id}/clients/{cid}", tag = "Admin: clients",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The platform's admin client", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
+    if c.kind == ClientKind::Admin.as_str() {
+        return Err(ApiError::Conflict(
+            "the platform's admin client cannot be deleted".into(),
+        ));
+    }
+    let event = actor.audit(
+        &tenant.id,
+        "client.delete",
+        &format!("client:{}", c.client_id),
+        serde_json::json!({}),
+    );
+    let pk = c.id.clone();
+    store
+        .transaction(move |conn| {
+            clients::delete(conn, &pk)?;
+            audit::insert(conn, &event)
+        })
+        .await?;
+    svc.forget_client(&tenant.id, &c.client_id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Rotate the client secret.
+///
+/// Answers a new secret once; the previous ones keep working for `previous_expires_in` seconds
+/// (default a day), then stop.
+#[utoipa::path(
+    post, path = "/admin/v1/tenants/{id}/clients/{cid}/secrets", tag = "Admin: clients",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id")),
+    request_body = RotateSecret,
+    responses(
+        (status = 201, description = "The new secret, shown only now", body = NewSecret),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The client does not use a secret", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn rotate_secret(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    body: Valid<RotateSecret>,
+    store: web::Data<Store>,
+    master_key: web::Data<MasterKey>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
+    if !c
+        .auth_method
+        .parse::<AuthMethod>()
+        .map(AuthMethod::uses_secret)
+        .unwrap_or(false)
+    {
+        return Err(ApiError::Conflict(format!(
+            "the client authenticates with {}, not a secret",
+            c.auth_method
+        )));
+    }
+    let secret = generate_secret().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let now = now_unix();
+    let row = ClientSecretRow {
+        id: ids::new_id(),
+        client_pk: c.id.clone(),
+        secret_hash: master_key
+            .hash_secret(&secret)
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        created_at: now,
+        expires_at: None,
+    };
+    let overlap = body.0.previous_expires_in.unwrap_or(86400);
+    let event = actor.audit(
+        &tenant.id,
+        "client.secret.rotate",
+        &format!("client:{}", c.client_id),
+        serde_json::json!({"secret_id": row.id, "previous_expires_in": overlap}),
+    );
+    let (sid, inserted) = (row.id.clone(), row);
+    store
+        .transaction(move |conn| {
+            clients::insert_secret(conn, &inserted)?;
+            clients::expire_secrets_except(conn, &inserted.client_pk, &inserted.id, now + overlap)?;
+            audit::insert(conn, &event)
+        })
+        .await?;
+    svc.forget_client(&tenant.id, &c.client_id);
+    Ok(HttpResponse::Created().json(NewSecret {
+        id: sid,
+        client_secret: secret,
+    }))
+}
+
+/// Delete one of the client's secrets at once.
+#[utoipa::path(
+    delete, path = "/admin/v1/tenants/{id}/clients/{cid}/secrets/{sid}", tag = "Admin: clients",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id"), ("sid" = String, Path, description = "Secret id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such secret", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_secret(
+    actor: Actor,
+    path: web::Path<(String, String, String)>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
+    let event = actor.audit(
+        &tenant.id,
+        "client.secret.delete",
+        &format!("client:{}", c.client_id),
+        serde_json::json!({"secret_id": path.2}),
+    );
+    let (pk, sid) = (c.id.clone(), path.2.clone());
+    let deleted = store
+        .transaction(move |conn| {
+            let deleted = clients::delete_secret(conn, &pk, &sid)?;
+            if deleted {
+                audit::insert(conn, &event)?;
+            }
+            Ok(deleted)
+        })
+        .await?;
+    if !deleted {
+        return Err(ApiError::NotFound("secret".into()));
+    }
+    svc.forget_client(&tenant.id, &c.client_id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Generate a key pair for a `private_key_jwt` client.
+///
+/// The public key joins the client's JWKS; the private key is answered once (PEM and JWK) and
+/// not kept.
+#[utoipa::path(
+    post, path = "/admin/v1/tenants/{id}/clients/{cid}/keys", tag = "Admin: clients",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id")),
+    request_body = CreateClientKey,
+    responses(
+        (status = 201, description = "The private key, shown only now", body = ClientKeyPair),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client, or not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a private_key_jwt client with inline keys", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unsupported algorithm", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_key(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    body: Valid<CreateClientKey>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
+    if c.auth_method != AuthMethod::PrivateKeyJwt.as_str() || c.jwks_uri.is_some() {
+        return Err(ApiError::Conflict(
+            "only a private_key_jwt client without a jwks_uri holds keys here".into(),
+        ));
+    }
+    let alg = body.0.alg;
+    let kid = ids::new_id();
+    let (pem, mut private_jwk, mut public_jwk) = generate_pair(&alg).ok_or_else(|| {
+        invalid(
+            "alg",
+            "must be RS256, RS384, RS512, PS256, PS384, ES256 or ES384",
+        )
+    })?;
+    for jwk in [&mut private_jwk, &mut public_jwk] {
+        jwk.set_key_id(&kid);
+        jwk.set_algorithm(&alg);
+        jwk.set_key_use("sig");
+    }
+    let mut set: serde_json::Value = c
+        .jwks
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_else(|| serde_json::json!({"keys": []}));
+    let public: serde_json::Value = serde_json::from_str(&public_jwk.to_string())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match set["keys"].as_array_mut() {
+        Some(keys) => keys.push(public),
+        None => set = serde_json::json!({"keys": [public]}),
+    }
+    let changes = ClientChanges {
+        jwks: Some(Some(set.to_string())),
+        ..Default::default()
+    };
+    let event = actor.audit(
+        &tenant.id,
+        "client.key.create",
+        &format!("client:{}", c.client_id),
+        serde_json::json!({"kid": kid, "alg": alg}),
+    );
+    let (pk, version) = (c.id.clone(), c.version);
+    let done = store
+        .transaction(move |conn| {
+            let done = clients::update_if_version(conn, &pk, version, &changes, now_unix())?;
+            if done {
+                audit::insert(conn, &event)?;
+            }
+            Ok::<_, StoreError>(done)
+        })
+        .await?;
+    if !done {
+        return Err(ApiError::Conflict(
+            "the client changed meanwhile; retry".into(),
+        ));
+    }
+    svc.forget_client(&tenant.id, &c.client_id);
+    let private_jwk: serde_json::Value = serde_json::from_str(&private_jwk.to_string())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Created().json(ClientKeyPair {
+        kid,
+        alg,
+        private_key_pem: pem,
+        private_jwk,
+    }))
+}
+
+/// PKCS#8 PEM, private JWK and public JWK of a new key for `alg`.
+fn generate_pair(alg: &str) -> Option<(String, josekit::jwk::Jwk, josekit::jwk::Jwk)> {
+    use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
+    use josekit::jwk::alg::rsa::RsaKeyPair;
+    let pair: Box<dyn KeyPair> = match alg {
+        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" => {
+            Box::new(RsaKeyPair::generate(2048).ok()?)
+        }
+        "ES256" => Box::new(EcKeyPair::generate(EcCurve::P256).ok()?),
+        "ES384" => Box::new(EcKeyPair::generate(EcCurve::P384).ok()?),
+        _ => return None,
+    };
+    let pem = String::from_utf8(pair.to_pem_private_key()).ok()?;
+    Some((pem, pair.to_jwk_private_key(), pair.to_jwk_public_key()))
+}
