@@ -94,6 +94,7 @@ pub async fn run(
         locked_until: None,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let client = ClientRow {
         id: ids::new_id(),

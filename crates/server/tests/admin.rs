@@ -1034,3 +1034,266 @@ async fn clients_secrets_rotation_and_generated_keys() {
         .iter()
         .any(|e| e["action"] == "client.secret.rotate"));
 }
+
+/// A certificate signed by `issuer` (self-signed when `None`), CA or not, valid for `days`
+/// from `from_days` (negative: in the past).
+fn cert(
+    cn: &str,
+    ca: bool,
+    issuer: Option<(
+        &openssl::x509::X509,
+        &openssl::pkey::PKey<openssl::pkey::Private>,
+    )>,
+    from_days: i64,
+    days: u32,
+) -> (
+    openssl::x509::X509,
+    openssl::pkey::PKey<openssl::pkey::Private>,
+) {
+    use openssl::x509::extension::BasicConstraints;
+    let key = openssl::pkey::PKey::from_ec_key(
+        openssl::ec::EcKey::generate(
+            &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", cn).unwrap();
+    let name = name.build();
+    let mut b = openssl::x509::X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(
+        &openssl::bn::BigNum::from_u32(rand_serial())
+            .unwrap()
+            .to_asn1_integer()
+            .unwrap(),
+    )
+    .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(issuer.map(|(c, _)| c.subject_name()).unwrap_or(&name))
+        .unwrap();
+    let start = domain::now_unix() + from_days * 86400;
+    b.set_not_before(&openssl::asn1::Asn1Time::from_unix(start).unwrap())
+        .unwrap();
+    b.set_not_after(&openssl::asn1::Asn1Time::from_unix(start + days as i64 * 86400).unwrap())
+        .unwrap();
+    b.set_pubkey(&key).unwrap();
+    let bc = if ca {
+        BasicConstraints::new().critical().ca().build()
+    } else {
+        BasicConstraints::new().build()
+    };
+    b.append_extension(bc.unwrap()).unwrap();
+    b.sign(
+        issuer.map(|(_, k)| k).unwrap_or(&key),
+        openssl::hash::MessageDigest::sha256(),
+    )
+    .unwrap();
+    (b.build(), key)
+}
+
+fn rand_serial() -> u32 {
+    let mut b = [0u8; 4];
+    openssl::rand::rand_bytes(&mut b).unwrap();
+    u32::from_le_bytes(b) >> 1
+}
+
+fn pem(c: &openssl::x509::X509) -> String {
+    String::from_utf8(c.to_pem().unwrap()).unwrap()
+}
+
+#[actix_web::test]
+async fn trust_anchors_and_users() {
+    let w = world().await;
+    let app = test::init_service(build(&w.env.state)).await;
+    let b = w.b_id.as_str();
+    let adm = Some(w.admin_b.as_str());
+    let anchors = format!("/admin/v1/tenants/{b}/trust-anchors");
+
+    let (root, root_key) = cert("Bravo Root CA", true, None, -1, 3650);
+    let (inter, _) = cert("Bravo Issuing CA", true, Some((&root, &root_key)), -1, 365);
+    let (leaf, _) = cert("device-1", false, Some((&root, &root_key)), -1, 30);
+    let (old, _) = cert("Old CA", true, None, -400, 30);
+    let chain = format!("{}{}", pem(&root), pem(&inter));
+    let (status, _, up) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&anchors)
+                .set_json(json!({"pem": chain})),
+            adm
+        )
+    );
+    assert_eq!(status, 201, "{up}");
+    let items = up["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["subject"], "CN=Bravo Root CA");
+    assert_eq!(items[1]["issuer"], "CN=Bravo Root CA");
+    assert_eq!(
+        items[0]["thumbprint"],
+        domain::certs::thumbprint_of_der(&root.to_der().unwrap())
+    );
+    assert!(items[0]["not_after"].as_i64().unwrap() > domain::now_unix());
+    for (what, bad) in [
+        ("a leaf", pem(&leaf)),
+        ("an expired CA", pem(&old)),
+        (
+            "garbage",
+            "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----".into(),
+        ),
+    ] {
+        let (status, _, body) = call!(
+            app,
+            bearer(
+                TestRequest::post()
+                    .uri(&anchors)
+                    .set_json(json!({"pem": bad})),
+                adm
+            )
+        );
+        assert_eq!(
+            (status, body["errors"][0]["field"].as_str()),
+            (422, Some("pem")),
+            "{what}: {body}"
+        );
+    }
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&anchors)
+                .set_json(json!({"pem": pem(&root)})),
+            adm
+        )
+    );
+    assert_eq!(status, 409, "already an anchor");
+    let (_, _, list) = call!(app, bearer(TestRequest::get().uri(&anchors), adm));
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    let aid = list["items"][1]["id"].as_str().unwrap();
+    assert_eq!(
+        call!(
+            app,
+            bearer(TestRequest::delete().uri(&format!("{anchors}/{aid}")), adm)
+        )
+        .0,
+        204
+    );
+    assert_eq!(
+        call!(
+            app,
+            bearer(TestRequest::delete().uri(&format!("{anchors}/{aid}")), adm)
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        call!(
+            app,
+            bearer(TestRequest::get().uri(&anchors), Some(&w.admin_a))
+        )
+        .0,
+        404
+    );
+
+    // Users: production tenants require MFA; platform_admin only in system; memberships checked.
+    let users = format!("/admin/v1/tenants/{b}/users");
+    let (_, _, org) = call!(
+        app,
+        bearer(
+            TestRequest::post()
+                .uri(&format!("/admin/v1/tenants/{b}/organizations"))
+                .set_json(json!({"kind": "vendor", "name": "Acme"})),
+            adm
+        )
+    );
+    let oid = org["id"].as_str().unwrap();
+    let new = |extra: Value| {
+        let mut v =
+            json!({"email": "Ada@Acme.example", "password": "correct horse battery staple"});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        TestRequest::post().uri(&users).set_json(v)
+    };
+    let (status, _, body) = call!(app, bearer(new(json!({"mfa_enabled": false})), adm));
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("mfa_enabled"))
+    );
+    let (status, _, body) = call!(
+        app,
+        bearer(new(json!({"tenant_roles": ["platform_admin"]})), adm)
+    );
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("tenant_roles"))
+    );
+    let (status, _, body) = call!(
+        app,
+        bearer(new(json!({"password": "short", "email": "nope"})), adm)
+    );
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2, "{body}");
+    let (status, _, body) = call!(
+        app,
+        bearer(
+            new(json!({"memberships": [{"organization_id": "VNnot-here", "role": "owner"}]})),
+            adm
+        )
+    );
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("memberships")),
+        "{body}"
+    );
+    let (status, headers, user) = call!(
+        app,
+        bearer(
+            new(
+                json!({"memberships": [{"organization_id": oid, "role": "owner"}], "tenant_roles": ["tenant_admin"]})
+            ),
+            adm
+        )
+    );
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(user["email"], "ada@acme.example");
+    assert_eq!(
+        user["memberships"],
+        json!([{"organization_id": oid, "role": "owner"}])
+    );
+    assert!(user.get("password").is_none() && !user.to_string().contains("argon2"));
+    assert_eq!(
+        call!(app, bearer(new(json!({})), adm)).0,
+        409,
+        "email taken"
+    );
+    let uid = user["id"].as_str().unwrap();
+    let etag = headers.get("etag").unwrap().to_str().unwrap().to_owned();
+    let (status, _, upd) = call!(
+        app,
+        bearer(
+            TestRequest::patch()
+                .uri(&format!("{users}/{uid}"))
+                .insert_header(("if-match", etag))
+                .set_json(json!({"disabled": true, "memberships": []})),
+            adm
+        )
+    );
+    assert_eq!(status, 200, "{upd}");
+    assert_eq!(upd["disabled"], true);
+    assert_eq!(upd["memberships"], json!([]));
+    let (_, _, list) = call!(app, bearer(TestRequest::get().uri(&users), adm));
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        call!(
+            app,
+            bearer(
+                TestRequest::get().uri(&format!("{users}/{uid}")),
+                Some(&w.admin_a)
+            )
+        )
+        .0,
+        404
+    );
+}

@@ -112,6 +112,7 @@ async fn foreign_keys_are_enforced() {
         locked_until: None,
         created_at: 1,
         updated_at: 1,
+        version: 1,
     };
     let err = store
         .run(move |c| users::insert(c, &orphan))

@@ -6,6 +6,8 @@ pub mod devices;
 pub mod keys;
 pub mod organizations;
 pub mod tenants;
+pub mod trust_anchors;
+pub mod users;
 
 use actix_web::web;
 use store::repo::tenants::TenantRow;
@@ -66,6 +68,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(clients::create_key)),
             )
             .service(
+                web::resource("/tenants/{id}/trust-anchors")
+                    .route(web::get().to(trust_anchors::list))
+                    .route(web::post().to(trust_anchors::create)),
+            )
+            .service(
+                web::resource("/tenants/{id}/trust-anchors/{aid}")
+                    .route(web::delete().to(trust_anchors::delete)),
+            )
+            .service(
+                web::resource("/tenants/{id}/users")
+                    .route(web::get().to(users::list))
+                    .route(web::post().to(users::create)),
+            )
+            .service(
+                web::resource("/tenants/{id}/users/{uid}")
+                    .route(web::get().to(users::get))
+                    .route(web::patch().to(users::update)),
+            )
+            .service(
                 web::resource("/tenants/{id}/organizations")
                     .route(web::get().to(organizations::list))
                     .route(web::post().to(organizations::create)),
@@ -119,6 +140,8 @@ pub(crate) async fn managed_tenant(
         audit::list,
         clients::create, clients::list, clients::get, clients::update, clients::delete,
         clients::rotate_secret, clients::delete_secret, clients::create_key,
+        trust_anchors::create, trust_anchors::list, trust_anchors::delete,
+        users::create, users::list, users::get, users::update,
         organizations::create, organizations::list, organizations::get, organizations::update, organizations::delete,
         devices::create, devices::list, devices::get, devices::update, devices::delete, devices::token, devices::certificate,
     ),
@@ -133,6 +156,10 @@ pub(crate) async fn managed_tenant(
         (name = "Admin: clients", description = "OAuth clients of a tenant: secrets (shown once, rotated with \
             overlap) or private_key_jwt keys (inline JWKS, a jwks_uri, or a key pair generated here whose \
             private half is shown once)."),
+        (name = "Admin: trust anchors", description = "CA certificates (roots and intermediates) that the \
+            client certificates of a production tenant must chain to."),
+        (name = "Admin: users", description = "People of a tenant: tenant roles, memberships `(organization, role)`, \
+            MFA, disabling."),
         (name = "Admin: organizations", description = "Organizations (entities) of a tenant: vendors (`VN…`), \
             departments (`FD…`) and others (`OR…`)."),
         (name = "Admin: devices", description = "Devices of an organization. Each has a secret and a non-expiring \

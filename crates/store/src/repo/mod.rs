@@ -4,9 +4,11 @@
 pub mod audit;
 pub mod clients;
 pub mod devices;
+pub mod memberships;
 pub mod organizations;
 pub mod refresh_tokens;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
+pub mod trust_anchors;
 pub mod users;

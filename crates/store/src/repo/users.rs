@@ -18,6 +18,7 @@ pub struct UserRow {
     pub locked_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub version: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &UserRow) -> Result<(), StoreError> {
@@ -45,4 +46,66 @@ pub fn count_in_tenant(conn: &mut DbConnection, tenant_id: &str) -> Result<i64, 
         .filter(users::tenant_id.eq(tenant_id))
         .count()
         .get_result(conn)?)
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<UserRow>, StoreError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::id.eq(id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<UserRow>, StoreError> {
+    let mut q = users::table
+        .filter(users::tenant_id.eq(tenant_id.to_owned()))
+        .select(UserRow::as_select())
+        .order(users::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(users::id.gt(a.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub mfa_enabled: Option<bool>,
+    pub tenant_roles: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+pub fn update_if_version(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    id: &str,
+    version: i64,
+    changes: &UserChanges,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        users::table
+            .filter(users::tenant_id.eq(tenant_id))
+            .filter(users::id.eq(id))
+            .filter(users::version.eq(version)),
+    )
+    .set((
+        changes,
+        users::version.eq(version + 1),
+        users::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
