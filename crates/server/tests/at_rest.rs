@@ -91,7 +91,137 @@ async fn a_dump_of_every_table_holds_no_secret_in_clear() {
     assert_eq!(s, 200);
     let refresh = body["refresh_token"].as_str().unwrap().to_owned();
 
+    // Everything the admin API reveals once: device secret and token, a user's password, a
+    // generated private key, a rotated client secret.
+    let admin_secret = "at-rest-admin-secret-at-rest-admin-secret";
+    let cfg = portcullis_server::config::BootstrapConfig {
+        admin_email: "root@example.com".into(),
+        admin_password: Some("root password root password".into()),
+        client_secret: Some(admin_secret.into()),
+    };
+    portcullis_server::bootstrap::run(
+        &env.state.store,
+        &env.state.master_key,
+        &cfg,
+        portcullis_server::config::RunMode::Development,
+    )
+    .await
+    .unwrap();
+    let (_, _, tok) = call!(
+        app,
+        post_form(
+            &token_url("system"),
+            form(&[("grant_type", "client_credentials")])
+        )
+        .insert_header(basic("admin", admin_secret))
+    );
+    let auth = (
+        "authorization",
+        format!("Bearer {}", tok["access_token"].as_str().unwrap()),
+    );
+    let api = |m: actix_web::test::TestRequest, path: String, body: serde_json::Value| {
+        m.uri(&path).insert_header(auth.clone()).set_json(body)
+    };
+    let base = format!("/admin/v1/tenants/{}", t.id);
+    let (_, _, org) = call!(
+        app,
+        api(
+            actix_web::test::TestRequest::post(),
+            format!("{base}/organizations"),
+            serde_json::json!({"kind": "vendor", "name": "V"})
+        )
+    );
+    let (s, _, dev) = call!(
+        app,
+        api(
+            actix_web::test::TestRequest::post(),
+            format!(
+                "{base}/organizations/{}/devices",
+                org["id"].as_str().unwrap()
+            ),
+            serde_json::json!({"name": "d"})
+        )
+    );
+    assert_eq!(s, 201, "{dev}");
+    let password = "a long user password, never stored";
+    let (s, _, _) = call!(
+        app,
+        api(
+            actix_web::test::TestRequest::post(),
+            format!("{base}/users"),
+            serde_json::json!({"email": "u@example.com", "password": password})
+        )
+    );
+    assert_eq!(s, 201);
+    let (s, _, _) = call!(
+        app,
+        api(
+            actix_web::test::TestRequest::post(),
+            format!("{base}/clients"),
+            serde_json::json!({"name": "k", "client_id": "keyed", "auth_method": "private_key_jwt", "grant_types": ["client_credentials"], "scopes": []})
+        )
+    );
+    assert_eq!(s, 201);
+    let (s, _, pair) = call!(
+        app,
+        api(
+            actix_web::test::TestRequest::post(),
+            format!("{base}/clients/keyed/keys"),
+            serde_json::json!({"alg": "ES256"})
+        )
+    );
+    assert_eq!(s, 201, "{pair}");
+    let (s, _, rotated) = call!(
+        app,
+        api(
+            actix_web::test::TestRequest::post(),
+            format!("{base}/clients/{}/secrets", c.client_id),
+            serde_json::json!({})
+        )
+    );
+    assert_eq!(s, 201);
+    let pem_body: String = pair["private_key_pem"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let once: Vec<(&str, String)> = vec![
+        (
+            "device secret",
+            dev["device_secret"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "device token signature",
+            dev["device_token"]
+                .as_str()
+                .unwrap()
+                .rsplit('.')
+                .next()
+                .unwrap()
+                .to_owned(),
+        ),
+        ("user password", password.to_owned()),
+        ("admin password", "root password root password".to_owned()),
+        ("admin client secret", admin_secret.to_owned()),
+        (
+            "generated private key (PEM body)",
+            pem_body[..40].to_owned(),
+        ),
+        (
+            "generated private key (JWK d)",
+            pair["private_jwk"]["d"].as_str().unwrap().to_owned(),
+        ),
+        (
+            "rotated secret",
+            rotated["client_secret"].as_str().unwrap().to_owned(),
+        ),
+    ];
+
     let dump = dump(&env).await;
+    for (what, plain) in &once {
+        assert!(!contains(&dump, plain.as_bytes()), "{what} stored in clear");
+    }
     assert!(dump.len() > 1000, "the dump has the data");
     assert!(
         contains(&dump, c.client_id.as_bytes()),
