@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use store::repo::audit::{self, AuditFilter, AuditRow};
 use store::Store;
-use tokens::http::{next_cursor, ApiError, PageQuery, Problem};
+use tokens::http::{next_cursor, ApiError, CommonProblems, PageQuery};
 use utoipa::{IntoParams, ToSchema};
 
 use super::managed_tenant;
@@ -66,9 +66,7 @@ fn view(r: AuditRow) -> AuditEvent {
     params(("id" = String, Path, description = "Tenant id or slug"), AuditQuery),
     responses(
         (status = 200, description = "A page of events", body = AuditList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]

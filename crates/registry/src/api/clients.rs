@@ -11,7 +11,9 @@ use store::repo::clients::{self, ClientChanges, ClientRow, ClientSecretRow};
 use store::repo::tenants::TenantRow;
 use store::repo::{audit, organizations};
 use store::{Store, StoreError};
-use tokens::http::{etag, if_match, next_cursor, ApiError, FieldError, PageQuery, Problem, Valid};
+use tokens::http::{
+    etag, if_match, next_cursor, ApiError, CommonProblems, FieldError, PageQuery, Problem, Valid,
+};
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -326,9 +328,7 @@ async fn managed_client(
     request_body = CreateClient,
     responses(
         (status = 201, description = "Created; the secret is shown only now", body = CreatedClient),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 409, description = "The client_id is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -423,9 +423,7 @@ pub async fn create(
     params(("id" = String, Path, description = "Tenant id or slug"), PageQuery),
     responses(
         (status = 200, description = "A page of clients", body = ClientList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -453,9 +451,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id")),
     responses(
         (status = 200, description = "The client", body = Client, headers(("ETag" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such client, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -477,9 +473,7 @@ pub async fn get(
     request_body = UpdateClient,
     responses(
         (status = 200, description = "Updated", body = Client, headers(("ETag" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such client, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
@@ -562,9 +556,7 @@ pub async fn update(
     params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such client, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 409, description = "The platform's admin client", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -608,9 +600,7 @@ pub async fn delete(
     request_body = RotateSecret,
     responses(
         (status = 201, description = "The new secret, shown only now", body = NewSecret),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such client, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 409, description = "The client does not use a secret", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -675,9 +665,7 @@ pub async fn rotate_secret(
     params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id"), ("sid" = String, Path, description = "Secret id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such secret", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -721,9 +709,7 @@ pub async fn delete_secret(
     request_body = CreateClientKey,
     responses(
         (status = 201, description = "The private key, shown only now", body = ClientKeyPair),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such client, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 409, description = "Not a private_key_jwt client with inline keys", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unsupported algorithm", body = Problem, content_type = "application/problem+json"),
     ),

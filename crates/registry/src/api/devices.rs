@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use store::repo::audit;
 use store::repo::devices::{self, DeviceRow};
 use store::Store;
-use tokens::http::{etag, if_match, next_cursor, ApiError, FieldError, PageQuery, Problem, Valid};
+use tokens::http::{
+    etag, if_match, next_cursor, ApiError, CommonProblems, FieldError, PageQuery, Problem, Valid,
+};
 use tokens::keys::SigningAlg;
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -160,9 +162,7 @@ fn sign(tenant: &tokens::service::Tenant, d: &DeviceRow) -> Result<String, ApiEr
     request_body = CreateDevice,
     responses(
         (status = 201, description = "Created; the secret and token are shown only now", body = CreatedDevice),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organization, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -237,9 +237,7 @@ pub async fn create(
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), PageQuery),
     responses(
         (status = 200, description = "A page of devices", body = DeviceList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organization, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -282,9 +280,7 @@ async fn managed_device(
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),
     responses(
         (status = 200, description = "The device", body = Device, headers(("ETag" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such device, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -306,9 +302,7 @@ pub async fn get(
     request_body = UpdateDevice,
     responses(
         (status = 200, description = "Updated", body = Device, headers(("ETag" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such device, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
@@ -363,9 +357,7 @@ pub async fn update(
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such device, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -437,9 +429,7 @@ async fn reissue(
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),
     responses(
         (status = 200, description = "The new device token (shown once)", body = DeviceToken),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such device, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -463,9 +453,7 @@ pub async fn token(
     request_body = SetCertificate,
     responses(
         (status = 200, description = "Bound; the new device token (shown once)", body = DeviceToken),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such device, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 422, description = "Not a certificate or thumbprint", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

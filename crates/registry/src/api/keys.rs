@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use store::repo::signing_keys::{self, SigningKeyRow};
 use store::repo::{audit, devices};
 use store::{Store, StoreError};
-use tokens::http::{ApiError, FieldError, Problem, Valid};
+use tokens::http::{ApiError, CommonProblems, FieldError, Problem, Valid};
 use tokens::keys::{self, SigningAlg};
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -74,9 +74,7 @@ fn view(row: &SigningKeyRow) -> Key {
     params(("id" = String, Path, description = "Tenant id or slug")),
     responses(
         (status = 200, description = "The keys, oldest first", body = KeyList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -104,9 +102,7 @@ pub async fn list(
     request_body = CreateKey,
     responses(
         (status = 201, description = "Created in state next", body = Key),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 422, description = "Unsupported algorithm", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -154,9 +150,7 @@ pub async fn create(
     params(("id" = String, Path, description = "Tenant id or slug"), ("kid" = String, Path, description = "Key id")),
     responses(
         (status = 200, description = "Now active", body = Promoted),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant or key", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 409, description = "The key is not in state next", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -217,9 +211,7 @@ pub async fn promote(
     params(("id" = String, Path, description = "Tenant id or slug"), ("kid" = String, Path, description = "Key id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant or key", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 409, description = "The key is not retired", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

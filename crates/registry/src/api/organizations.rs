@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use store::repo::audit;
 use store::repo::organizations::{self, OrganizationRow};
 use store::Store;
-use tokens::http::{etag, if_match, next_cursor, ApiError, PageQuery, Problem, Valid};
+use tokens::http::{
+    etag, if_match, next_cursor, ApiError, CommonProblems, PageQuery, Problem, Valid,
+};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -81,9 +83,7 @@ pub(crate) async fn managed_organization(
     request_body = CreateOrganization,
     responses(
         (status = 201, description = "Created", body = Organization, headers(("ETag" = String), ("Location" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -133,9 +133,7 @@ pub async fn create(
     params(("id" = String, Path, description = "Tenant id or slug"), PageQuery),
     responses(
         (status = 200, description = "A page of organizations", body = OrganizationList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -163,9 +161,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id")),
     responses(
         (status = 200, description = "The organization", body = Organization, headers(("ETag" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organization, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -187,9 +183,7 @@ pub async fn get(
     request_body = UpdateOrganization,
     responses(
         (status = 200, description = "Updated", body = Organization, headers(("ETag" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organization, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
@@ -233,9 +227,7 @@ pub async fn update(
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organization, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use store::repo::audit;
 use store::repo::tenants::{self, TenantChanges, TenantRow};
 use store::Store;
-use tokens::http::{etag, if_match, next_cursor, ApiError, FieldError, PageQuery, Problem, Valid};
+use tokens::http::{
+    etag, if_match, next_cursor, ApiError, CommonProblems, FieldError, PageQuery, Problem, Valid,
+};
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -190,9 +192,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Tenant id or slug")),
     responses(
         (status = 200, description = "The tenant", body = Tenant, headers(("ETag" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -219,9 +219,7 @@ pub async fn get(
     request_body = UpdateTenant,
     responses(
         (status = 200, description = "Updated", body = Tenant, headers(("ETag" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 412, description = "The tenant changed since your read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
@@ -282,9 +280,7 @@ pub async fn update(
     params(("id" = String, Path, description = "Tenant id or slug")),
     responses(
         (status = 204, description = "Disabled"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 409, description = "The system tenant", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

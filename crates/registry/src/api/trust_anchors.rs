@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use store::repo::audit;
 use store::repo::trust_anchors::{self, TrustAnchorRow};
 use store::{Store, StoreError};
-use tokens::http::{ApiError, FieldError, Problem, Valid};
+use tokens::http::{ApiError, CommonProblems, FieldError, Problem, Valid};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -148,9 +148,7 @@ fn parse(tenant_id: &str, pem: &str) -> Result<Vec<TrustAnchorRow>, ApiError> {
     request_body = UploadAnchors,
     responses(
         (status = 201, description = "One anchor per certificate", body = TrustAnchorList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 409, description = "A certificate is already an anchor", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a valid CA certificate", body = Problem, content_type = "application/problem+json"),
     ),
@@ -198,9 +196,7 @@ pub async fn create(
     params(("id" = String, Path, description = "Tenant id or slug")),
     responses(
         (status = 200, description = "The anchors", body = TrustAnchorList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -225,9 +221,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Tenant id or slug"), ("aid" = String, Path, description = "Anchor id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such anchor, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]

@@ -10,7 +10,9 @@ use store::repo::tenants::TenantRow;
 use store::repo::users::{self, UserChanges, UserRow};
 use store::repo::{audit, organizations};
 use store::{Store, StoreError};
-use tokens::http::{etag, if_match, next_cursor, ApiError, FieldError, PageQuery, Problem, Valid};
+use tokens::http::{
+    etag, if_match, next_cursor, ApiError, CommonProblems, FieldError, PageQuery, Problem, Valid,
+};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -163,9 +165,7 @@ fn membership_rows(
     request_body = CreateUser,
     responses(
         (status = 201, description = "Created", body = User, headers(("ETag" = String), ("Location" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 409, description = "The email is taken in this tenant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -240,9 +240,7 @@ pub async fn create(
     params(("id" = String, Path, description = "Tenant id or slug"), PageQuery),
     responses(
         (status = 200, description = "A page of users", body = UserList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such tenant, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -279,9 +277,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Tenant id or slug"), ("uid" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "The user", body = User, headers(("ETag" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -311,9 +307,7 @@ pub async fn get(
     request_body = UpdateUser,
     responses(
         (status = 200, description = "Updated", body = User, headers(("ETag" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin of this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user, or not yours", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
         (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),

@@ -212,3 +212,43 @@ impl From<store::StoreError> for ApiError {
         }
     }
 }
+
+/// The errors every admin and account endpoint can answer (401, 403, 404), for the spec:
+/// `responses((status = 200, …), CommonProblems)`.
+pub struct CommonProblems;
+
+impl utoipa::IntoResponses for CommonProblems {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        use utoipa::openapi::response::ResponseBuilder;
+        use utoipa::openapi::{ContentBuilder, Ref};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+                .into()
+        };
+        [
+            (
+                "401",
+                "No valid access token (missing, expired, revoked or of a disabled tenant)",
+            ),
+            ("403", "Authenticated, but without the role this needs"),
+            (
+                "404",
+                "No such resource, or one of a tenant you do not manage",
+            ),
+        ]
+        .into_iter()
+        .map(|(code, text)| (code.to_owned(), problem(text)))
+        .collect()
+    }
+}

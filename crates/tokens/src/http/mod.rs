@@ -5,7 +5,7 @@ mod limits;
 mod request_id;
 mod rest;
 
-pub use error::{ApiError, FieldError, Problem};
+pub use error::{ApiError, CommonProblems, FieldError, Problem};
 pub use limits::{body_limits, BodyLimits};
 pub use request_id::{current_request_id, request_context, REQUEST_ID_HEADER};
 pub use rest::{
