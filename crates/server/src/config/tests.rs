@@ -1,0 +1,111 @@
+use super::*;
+
+fn raw() -> Raw {
+    Raw {
+        env: None,
+        bind: None,
+        public_url: None,
+        database_url: None,
+        data_dir: None,
+        master_key: None,
+        master_key_file: None,
+        smtp_url: None,
+        mail_from: None,
+        bootstrap_admin_email: None,
+        bootstrap_admin_password: None,
+        bootstrap_client_secret: None,
+        tls_cert: None,
+        tls_key: None,
+        tls_client_ca: None,
+        log_format: None,
+        workers: None,
+    }
+}
+
+#[test]
+fn defaults_are_a_local_dev_server() {
+    let c = Config::from_raw(raw()).unwrap();
+    assert_eq!(c.mode, RunMode::Development);
+    assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.public_url, "http://127.0.0.1:8080");
+    assert_eq!(c.database_url, DatabaseUrl::sqlite("data/portcullis.db"));
+    assert!(matches!(c.master_key, MasterKeySource::DevFile(_)));
+}
+
+#[test]
+fn production_needs_a_master_key() {
+    let r = Raw {
+        env: Some("production".into()),
+        ..raw()
+    };
+    assert!(matches!(
+        Config::from_raw(r),
+        Err(ConfigError::MasterKeyRequired)
+    ));
+    let r = Raw {
+        env: Some("production".into()),
+        master_key_file: Some("/k".into()),
+        ..raw()
+    };
+    assert_eq!(Config::from_raw(r).unwrap().mode, RunMode::Production);
+}
+
+#[test]
+fn bad_values_are_named() {
+    let r = Raw {
+        database_url: Some("mysql://x".into()),
+        ..raw()
+    };
+    assert!(Config::from_raw(r)
+        .unwrap_err()
+        .to_string()
+        .contains("PORTCULLIS_DATABASE_URL"));
+    let r = Raw {
+        bind: Some("nonsense".into()),
+        ..raw()
+    };
+    assert!(Config::from_raw(r)
+        .unwrap_err()
+        .to_string()
+        .contains("PORTCULLIS_BIND"));
+    let r = Raw {
+        public_url: Some("https://x/".into()),
+        ..raw()
+    };
+    assert!(Config::from_raw(r).is_err());
+    let r = Raw {
+        env: Some("staging".into()),
+        ..raw()
+    };
+    assert!(Config::from_raw(r).is_err());
+    let r = Raw {
+        tls_cert: Some("c".into()),
+        ..raw()
+    };
+    assert!(Config::from_raw(r).is_err());
+}
+
+#[test]
+fn dev_master_key_is_created_private_and_reused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/master.key");
+    let src = MasterKeySource::DevFile(path.clone());
+    let (k1, created) = src.load().unwrap();
+    assert!(created);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let (k2, created) = src.load().unwrap();
+    assert!(!created);
+    let h = k1.hash_secret("s").unwrap();
+    assert!(k2.verify_secret("s", &h), "the same key is read back");
+}
+
+#[test]
+fn unreadable_key_file_is_an_error() {
+    let src = MasterKeySource::File("/nonexistent/master.key".into());
+    let err = src.load().unwrap_err().to_string();
+    assert!(err.contains("cannot read /nonexistent/master.key"), "{err}");
+}
