@@ -8,7 +8,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App};
 use domain::secrets::MasterKey;
 use store::Store;
-use tokens::http::{body_limits, request_context, BodyLimits};
+use tokens::http::{body_limits, query_config, request_context, BodyLimits};
 use tokens::TokenService;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -63,6 +63,7 @@ pub fn build(
         .app_data(json)
         .app_data(form)
         .app_data(payload)
+        .app_data(query_config())
         .wrap(from_fn(request_context))
         .service(ops::healthz)
         .service(ops::readyz)

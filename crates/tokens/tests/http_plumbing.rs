@@ -155,3 +155,32 @@ async fn internal_errors_hide_their_cause() {
     assert_eq!(status, 500);
     assert!(!body.to_string().contains("secret details"), "{body}");
 }
+
+#[derive(Deserialize)]
+struct Page {
+    #[allow(dead_code)]
+    limit: Option<i64>,
+}
+
+async fn page(_q: web::Query<Page>) -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+#[actix_web::test]
+async fn unparsable_query_strings_are_problems() {
+    let app = test::init_service(
+        App::new()
+            .app_data(tokens::http::query_config())
+            .wrap(from_fn(request_context))
+            .route("/page", web::get().to(page)),
+    )
+    .await;
+    let req = test::TestRequest::get()
+        .uri("/page?limit=9223372036854775808")
+        .to_request();
+    let (status, _, body) = problem(test::call_service(&app, req).await).await;
+    assert_eq!(status, 400);
+    assert!(body["detail"].as_str().unwrap().contains("query"), "{body}");
+    let req = test::TestRequest::get().uri("/page?limit=5").to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), 200);
+}

@@ -12,7 +12,8 @@ use store::repo::tenants::TenantRow;
 use store::repo::{audit, organizations};
 use store::{Store, StoreError};
 use tokens::http::{
-    etag, if_match, next_cursor, ApiError, CommonProblems, FieldError, PageQuery, Problem, Valid,
+    etag, if_match, next_cursor, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery,
+    Problem, Valid,
 };
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -329,8 +330,8 @@ async fn managed_client(
     responses(
         (status = 201, description = "Created; the secret is shown only now", body = CreatedClient),
         CommonProblems,
+        BodyProblems,
         (status = 409, description = "The client_id is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -474,8 +475,8 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = Client, headers(("ETag" = String))),
         CommonProblems,
+        BodyProblems,
         (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -601,8 +602,8 @@ pub async fn delete(
     responses(
         (status = 201, description = "The new secret, shown only now", body = NewSecret),
         CommonProblems,
+        BodyProblems,
         (status = 409, description = "The client does not use a secret", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -710,8 +711,8 @@ pub async fn delete_secret(
     responses(
         (status = 201, description = "The private key, shown only now", body = ClientKeyPair),
         CommonProblems,
+        BodyProblems,
         (status = 409, description = "Not a private_key_jwt client with inline keys", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unsupported algorithm", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

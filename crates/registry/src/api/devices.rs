@@ -9,7 +9,8 @@ use store::repo::audit;
 use store::repo::devices::{self, DeviceRow};
 use store::Store;
 use tokens::http::{
-    etag, if_match, next_cursor, ApiError, CommonProblems, FieldError, PageQuery, Problem, Valid,
+    etag, if_match, next_cursor, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery,
+    Problem, Valid,
 };
 use tokens::keys::SigningAlg;
 use tokens::TokenService;
@@ -163,7 +164,7 @@ fn sign(tenant: &tokens::service::Tenant, d: &DeviceRow) -> Result<String, ApiEr
     responses(
         (status = 201, description = "Created; the secret and token are shown only now", body = CreatedDevice),
         CommonProblems,
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        BodyProblems,
     ),
     security(("bearer" = []))
 )]
@@ -303,8 +304,8 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = Device, headers(("ETag" = String))),
         CommonProblems,
+        BodyProblems,
         (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -454,7 +455,7 @@ pub async fn token(
     responses(
         (status = 200, description = "Bound; the new device token (shown once)", body = DeviceToken),
         CommonProblems,
-        (status = 422, description = "Not a certificate or thumbprint", body = Problem, content_type = "application/problem+json"),
+        BodyProblems,
     ),
     security(("bearer" = []))
 )]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use store::repo::signing_keys::{self, SigningKeyRow};
 use store::repo::{audit, devices};
 use store::{Store, StoreError};
-use tokens::http::{ApiError, CommonProblems, FieldError, Problem, Valid};
+use tokens::http::{ApiError, BodyProblems, CommonProblems, FieldError, Problem, Valid};
 use tokens::keys::{self, SigningAlg};
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -103,7 +103,7 @@ pub async fn list(
     responses(
         (status = 201, description = "Created in state next", body = Key),
         CommonProblems,
-        (status = 422, description = "Unsupported algorithm", body = Problem, content_type = "application/problem+json"),
+        BodyProblems,
     ),
     security(("bearer" = []))
 )]

@@ -9,7 +9,7 @@ use store::repo::audit;
 use store::repo::organizations::{self, OrganizationRow};
 use store::Store;
 use tokens::http::{
-    etag, if_match, next_cursor, ApiError, CommonProblems, PageQuery, Problem, Valid,
+    etag, if_match, next_cursor, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
 };
 use utoipa::ToSchema;
 use validator::Validate;
@@ -84,7 +84,7 @@ pub(crate) async fn managed_organization(
     responses(
         (status = 201, description = "Created", body = Organization, headers(("ETag" = String), ("Location" = String))),
         CommonProblems,
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        BodyProblems,
     ),
     security(("bearer" = []))
 )]
@@ -184,8 +184,8 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = Organization, headers(("ETag" = String))),
         CommonProblems,
+        BodyProblems,
         (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -10,7 +10,8 @@ use store::repo::audit;
 use store::repo::tenants::{self, TenantChanges, TenantRow};
 use store::Store;
 use tokens::http::{
-    etag, if_match, next_cursor, ApiError, CommonProblems, FieldError, PageQuery, Problem, Valid,
+    etag, if_match, next_cursor, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery,
+    Problem, Valid,
 };
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -103,10 +104,9 @@ fn with_etag(mut resp: HttpResponse, version: i64) -> HttpResponse {
     request_body = CreateTenant,
     responses(
         (status = 201, description = "Created", body = Tenant, headers(("ETag" = String), ("Location" = String))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a platform admin", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
+        BodyProblems,
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -159,8 +159,7 @@ pub async fn create(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of tenants", body = TenantList),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -220,8 +219,8 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = Tenant, headers(("ETag" = String))),
         CommonProblems,
+        BodyProblems,
         (status = 412, description = "The tenant changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

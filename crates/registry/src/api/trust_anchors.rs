@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use store::repo::audit;
 use store::repo::trust_anchors::{self, TrustAnchorRow};
 use store::{Store, StoreError};
-use tokens::http::{ApiError, CommonProblems, FieldError, Problem, Valid};
+use tokens::http::{ApiError, BodyProblems, CommonProblems, FieldError, Problem, Valid};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -149,8 +149,8 @@ fn parse(tenant_id: &str, pem: &str) -> Result<Vec<TrustAnchorRow>, ApiError> {
     responses(
         (status = 201, description = "One anchor per certificate", body = TrustAnchorList),
         CommonProblems,
+        BodyProblems,
         (status = 409, description = "A certificate is already an anchor", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a valid CA certificate", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -11,7 +11,8 @@ use store::repo::users::{self, UserChanges, UserRow};
 use store::repo::{audit, organizations};
 use store::{Store, StoreError};
 use tokens::http::{
-    etag, if_match, next_cursor, ApiError, CommonProblems, FieldError, PageQuery, Problem, Valid,
+    etag, if_match, next_cursor, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery,
+    Problem, Valid,
 };
 use utoipa::ToSchema;
 use validator::Validate;
@@ -166,8 +167,8 @@ fn membership_rows(
     responses(
         (status = 201, description = "Created", body = User, headers(("ETag" = String), ("Location" = String))),
         CommonProblems,
+        BodyProblems,
         (status = 409, description = "The email is taken in this tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -308,8 +309,8 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = User, headers(("ETag" = String))),
         CommonProblems,
+        BodyProblems,
         (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

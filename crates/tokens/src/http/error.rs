@@ -213,42 +213,50 @@ impl From<store::StoreError> for ApiError {
     }
 }
 
-/// The errors every admin and account endpoint can answer (401, 403, 404), for the spec:
+type ResponseMap =
+    std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>>;
+
+fn problem_responses(list: &[(&str, &str)]) -> ResponseMap {
+    use utoipa::openapi::response::ResponseBuilder;
+    use utoipa::openapi::{ContentBuilder, Ref};
+    list.iter()
+        .map(|(code, description)| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content("application/problem+json", content)
+                .build();
+            ((*code).to_owned(), response.into())
+        })
+        .collect()
+}
+
+/// The errors every admin and account endpoint can answer, for the spec:
 /// `responses((status = 200, …), CommonProblems)`.
 pub struct CommonProblems;
 
 impl utoipa::IntoResponses for CommonProblems {
-    fn responses() -> std::collections::BTreeMap<
-        String,
-        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
-    > {
-        use utoipa::openapi::response::ResponseBuilder;
-        use utoipa::openapi::{ContentBuilder, Ref};
-        let problem = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/problem+json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build()
-                .into()
-        };
-        [
-            (
-                "401",
-                "No valid access token (missing, expired, revoked or of a disabled tenant)",
-            ),
+    fn responses() -> ResponseMap {
+        problem_responses(&[
+            ("400", "Malformed request: a body that is not JSON, or a query parameter that does not parse"),
+            ("401", "No valid access token (missing, expired, revoked or of a disabled tenant)"),
             ("403", "Authenticated, but without the role this needs"),
-            (
-                "404",
-                "No such resource, or one of a tenant you do not manage",
-            ),
-        ]
-        .into_iter()
-        .map(|(code, text)| (code.to_owned(), problem(text)))
-        .collect()
+            ("404", "No such resource, or one of a tenant you do not manage"),
+            ("422", "Invalid fields or parameters; `errors` names each"),
+        ])
+    }
+}
+
+/// What endpoints that take a body can answer on top of [`CommonProblems`].
+pub struct BodyProblems;
+
+impl utoipa::IntoResponses for BodyProblems {
+    fn responses() -> ResponseMap {
+        problem_responses(&[
+            ("413", "The body is larger than the limit"),
+            ("415", "The body is not `application/json`"),
+        ])
     }
 }

@@ -67,3 +67,15 @@ pub fn body_limits(limits: BodyLimits) -> (web::JsonConfig, web::FormConfig, web
     let payload = web::PayloadConfig::new(limits.json.max(limits.form));
     (json, form, payload)
 }
+
+/// Query strings that do not parse (a number too large, a wrong type) answer a problem that
+/// names the parameter, instead of actix's plain-text 400.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        let text = err.to_string();
+        let detail = text
+            .strip_prefix("Query deserialize error: ")
+            .unwrap_or(&text);
+        ApiError::BadRequest(format!("the query string does not parse: {detail}")).into()
+    })
+}
