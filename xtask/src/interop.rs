@@ -122,14 +122,42 @@ impl Drop for LiveServer {
     }
 }
 
-/// `cargo xtask test`'s interop step: Authlib against the debug binary the suite built.
-pub fn authlib() -> Result<u64> {
-    println!("\n=== interop: Python Authlib against the live server ===");
-    let python = venv(&["authlib>=1.3,<2", "requests>=2.31,<3"])?;
+const REQUIREMENTS: [&str; 3] = ["authlib>=1.3,<2", "requests>=2.31,<3", "schemathesis>=4,<5"];
+
+/// The debug server binary the suite built (built here when missing).
+fn debug_binary() -> Result<PathBuf> {
     let binary = root().join("target").join("debug").join("portcullis");
     if !binary.is_file() {
         run(crate::process::cargo().args(["build", "--package", "portcullis-server"]))?;
     }
+    Ok(binary)
+}
+
+/// `cargo xtask test`'s fuzzing step: schemathesis over every operation of the live server.
+pub fn schemathesis() -> Result<u64> {
+    println!("\n=== fuzz: schemathesis against the live server ===");
+    let python = venv(&REQUIREMENTS)?;
+    let secret = "fuzz-secret-fuzz-secret-fuzz-secret-fuzz";
+    let server = LiveServer::start(&debug_binary()?, secret, &[])?;
+    let status = Command::new(&python)
+        .arg(root().join("xtask").join("interop").join("fuzz.py"))
+        .env("PORTCULLIS_URL", &server.url)
+        .env("CLIENT_SECRET", secret)
+        .status()
+        .map_err(|e| e.to_string())?;
+    drop(server);
+    if status.success() {
+        Ok(1)
+    } else {
+        Err("schemathesis found failures (see above)".into())
+    }
+}
+
+/// `cargo xtask test`'s interop step: Authlib against the debug binary the suite built.
+pub fn authlib() -> Result<u64> {
+    println!("\n=== interop: Python Authlib against the live server ===");
+    let python = venv(&REQUIREMENTS)?;
+    let binary = debug_binary()?;
     let secret = "interop-secret-interop-secret-interop-secret";
     let script = root()
         .join("xtask")

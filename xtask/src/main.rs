@@ -4,6 +4,7 @@
 //! - `openapi`  writes openapi/openapi.json from the code
 //! - `bench`    load-tests the release server (wrk) and prints the figures
 //! - `interop`  only the standard-client-library check of `test`
+//! - `fuzz`     only the schemathesis run of `test`
 //! - `pg`       starts a throw-away PostgreSQL and prints its URL (for local work)
 
 mod bench;
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
         Some("openapi") => openapi(),
         Some("bench") => bench::run_bench(&args[1..]),
         Some("pg") => pg::serve_forever(),
+        Some("fuzz") => interop::schemathesis().map(|_| ()),
         Some("interop") => interop::authlib().and_then(|n| {
             if n == 1 {
                 Ok(())
@@ -30,7 +32,7 @@ fn main() -> ExitCode {
             }
         }),
         _ => {
-            eprintln!("usage: cargo xtask <test|openapi|interop|bench|pg>");
+            eprintln!("usage: cargo xtask <test|openapi|interop|fuzz|bench|pg>");
             return ExitCode::from(2);
         }
     };

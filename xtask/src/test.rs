@@ -41,7 +41,7 @@ pub fn run(_args: &[String]) -> Result {
     let sqlite = suite("SQLite", None, &pg_url);
     let postgres = suite("PostgreSQL", Some(&pg_url), &pg_url);
     drop(server);
-    let interop = match interop::authlib() {
+    let outcome = |r: Result<u64>, what: &str| match r {
         Ok(n) => Ok(Counts {
             passed: n,
             failed: 1 - n.min(1),
@@ -51,16 +51,19 @@ pub fn run(_args: &[String]) -> Result {
                 passed: 0,
                 failed: 1,
             },
-            format!("interop: {e}"),
+            format!("{what}: {e}"),
         )),
     };
+    let fuzz = outcome(interop::schemathesis(), "fuzz");
+    let authlib = outcome(interop::authlib(), "interop");
 
     println!();
     let mut total = Counts::default();
     for (name, result) in [
         ("SQLite", &sqlite),
         ("PostgreSQL", &postgres),
-        ("Interop", &interop),
+        ("Interop", &authlib),
+        ("Fuzz", &fuzz),
     ] {
         match result {
             Ok(c) | Err((c, _)) => {
@@ -71,7 +74,7 @@ pub fn run(_args: &[String]) -> Result {
         }
     }
     println!("{} passed, {} failed", total.passed, total.failed);
-    for r in [sqlite, postgres, interop] {
+    for r in [sqlite, postgres, authlib, fuzz] {
         r.map_err(|(_, e)| e)?;
     }
     Ok(())
