@@ -124,6 +124,33 @@ impl Drop for LiveServer {
 
 const REQUIREMENTS: [&str; 3] = ["authlib>=1.3,<2", "requests>=2.31,<3", "schemathesis>=4,<5"];
 
+/// The committed spec through Spectral's `oas` ruleset (npm, under target/); errors fail.
+pub fn spectral() -> Result<u64> {
+    println!("\n=== lint: Spectral (oas ruleset) on openapi/openapi.json ===");
+    let prefix = root().join("target").join("xtask-node");
+    let cli = prefix.join("node_modules").join(".bin").join("spectral");
+    if !cli.is_file() {
+        std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
+        run(Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg("@stoplight/spectral-cli@6"))?;
+    }
+    let status = Command::new(&cli)
+        .arg("lint")
+        .arg(root().join("openapi").join("openapi.json"))
+        .arg("--ruleset")
+        .arg(root().join("openapi").join(".spectral.yaml"))
+        .args(["--fail-severity", "error", "--format", "text"])
+        .status()
+        .map_err(|e| format!("cannot run spectral: {e}"))?;
+    if status.success() {
+        Ok(1)
+    } else {
+        Err("the spec has Spectral errors (see above)".into())
+    }
+}
+
 /// The debug server binary the suite built (built here when missing).
 fn debug_binary() -> Result<PathBuf> {
     let binary = root().join("target").join("debug").join("portcullis");

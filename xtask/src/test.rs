@@ -54,6 +54,7 @@ pub fn run(_args: &[String]) -> Result {
             format!("{what}: {e}"),
         )),
     };
+    let lint = outcome(interop::spectral(), "lint");
     let fuzz = outcome(interop::schemathesis(), "fuzz");
     let authlib = outcome(interop::authlib(), "interop");
 
@@ -63,6 +64,7 @@ pub fn run(_args: &[String]) -> Result {
         ("SQLite", &sqlite),
         ("PostgreSQL", &postgres),
         ("Interop", &authlib),
+        ("Lint", &lint),
         ("Fuzz", &fuzz),
     ] {
         match result {
@@ -74,7 +76,7 @@ pub fn run(_args: &[String]) -> Result {
         }
     }
     println!("{} passed, {} failed", total.passed, total.failed);
-    for r in [sqlite, postgres, authlib, fuzz] {
+    for r in [sqlite, postgres, authlib, lint, fuzz] {
         r.map_err(|(_, e)| e)?;
     }
     Ok(())

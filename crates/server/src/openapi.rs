@@ -10,8 +10,10 @@ use utoipa::{Modify, OpenApi};
         description = "Multi-tenant OAuth 2.0 authorization server for machine-to-machine \
             authentication: tenants, organizations and devices, integration accounts, and token \
             issuance, introspection and revocation.",
-        license(name = "Apache-2.0", identifier = "Apache-2.0")
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+        contact(name = "Portcullis maintainers")
     ),
+    servers((url = "/", description = "This server")),
     paths(crate::ops::healthz, crate::ops::readyz),
     components(schemas(tokens::http::Problem, tokens::http::FieldError)),
     tags((name = "Operations", description = "Health and readiness probes for orchestrators.")),
@@ -56,7 +58,45 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     let mut api = ServerApi::openapi();
     api.merge(tokens::TokensApi::openapi());
     api.merge(registry::RegistryApi::openapi());
+    qualify_operation_ids(&mut api);
     api
+}
+
+/// utoipa names operations after their handler (`create`, `list`), which repeats across
+/// modules; prefixed with their tag they are unique and still read well (`admin_clients_create`).
+fn qualify_operation_ids(api: &mut utoipa::openapi::OpenApi) {
+    for item in api.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for op in ops.into_iter().flatten() {
+            let tag = op
+                .tags
+                .as_ref()
+                .and_then(|t| t.first())
+                .cloned()
+                .unwrap_or_default();
+            let prefix: String = tag
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect::<String>()
+                .split('_')
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("_");
+            if let Some(id) = &op.operation_id {
+                op.operation_id = Some(format!("{prefix}_{id}"));
+            }
+        }
+    }
 }
 
 /// The committed form: pretty JSON with a final newline.
