@@ -124,18 +124,77 @@ impl Drop for LiveServer {
 
 const REQUIREMENTS: [&str; 3] = ["authlib>=1.3,<2", "requests>=2.31,<3", "schemathesis>=4,<5"];
 
-/// The committed spec through Spectral's `oas` ruleset (npm, under target/); errors fail.
-pub fn spectral() -> Result<u64> {
-    println!("\n=== lint: Spectral (oas ruleset) on openapi/openapi.json ===");
+/// npm packages for the lint and browser steps, installed once under target/xtask-node.
+fn node_modules() -> Result<PathBuf> {
     let prefix = root().join("target").join("xtask-node");
-    let cli = prefix.join("node_modules").join(".bin").join("spectral");
-    if !cli.is_file() {
+    let modules = prefix.join("node_modules");
+    let wanted = [
+        ("@stoplight/spectral-cli@6", "@stoplight/spectral-cli"),
+        ("playwright-core@1", "playwright-core"),
+    ];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(_, dir)| !modules.join(dir).is_dir())
+        .map(|(spec, _)| *spec)
+        .collect();
+    if !missing.is_empty() {
         std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
         run(Command::new("npm")
             .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
             .arg(&prefix)
-            .arg("@stoplight/spectral-cli@6"))?;
+            .args(&missing))?;
     }
+    Ok(prefix)
+}
+
+/// Swagger UI in Debian's Chromium (installed when missing), driven by playwright-core: tags
+/// render, Authorize takes a bearer token, Try it out on GET /admin/v1/tenants answers 200.
+/// Leaves target/swagger-ui.png.
+pub fn browser() -> Result<u64> {
+    println!("\n=== browser: Swagger UI in headless Chromium ===");
+    if !std::path::Path::new("/usr/bin/chromium").is_file() {
+        if !crate::process::is_root() {
+            return Err("Chromium is not installed (apt-get install chromium)".into());
+        }
+        let _ = run(Command::new("apt-get").args(["update", "-qq"]));
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "chromium"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    let prefix = node_modules()?;
+    // ES modules resolve packages from their own location, so the script runs from there.
+    let script = prefix.join("swagger_ui.mjs");
+    std::fs::copy(
+        root().join("xtask").join("interop").join("swagger_ui.mjs"),
+        &script,
+    )
+    .map_err(|e| e.to_string())?;
+    let secret = "browser-secret-browser-secret-browser-00";
+    let server = LiveServer::start(&debug_binary()?, secret, &[])?;
+    let shot = root().join("target").join("swagger-ui.png");
+    let status = Command::new("node")
+        .arg(&script)
+        .env("PORTCULLIS_URL", &server.url)
+        .env("CLIENT_SECRET", secret)
+        .env("SCREENSHOT", &shot)
+        .status()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    drop(server);
+    if status.success() {
+        println!("screenshot: {}", shot.display());
+        Ok(1)
+    } else {
+        Err("the Swagger UI check failed (see above)".into())
+    }
+}
+
+/// The committed spec through Spectral's `oas` ruleset (npm, under target/); errors fail.
+pub fn spectral() -> Result<u64> {
+    println!("\n=== lint: Spectral (oas ruleset) on openapi/openapi.json ===");
+    let cli = node_modules()?
+        .join("node_modules")
+        .join(".bin")
+        .join("spectral");
     let status = Command::new(&cli)
         .arg("lint")
         .arg(root().join("openapi").join("openapi.json"))

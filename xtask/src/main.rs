@@ -5,6 +5,7 @@
 //! - `bench`    load-tests the release server (wrk) and prints the figures
 //! - `interop`  only the standard-client-library check of `test`
 //! - `fuzz`     only the schemathesis run of `test`
+//! - `browser`  only the Swagger UI check of `test` (screenshot in target/)
 //! - `pg`       starts a throw-away PostgreSQL and prints its URL (for local work)
 
 mod bench;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run_bench(&args[1..]),
         Some("pg") => pg::serve_forever(),
         Some("fuzz") => interop::schemathesis().map(|_| ()),
+        Some("browser") => interop::browser().map(|_| ()),
         Some("interop") => interop::authlib().and_then(|n| {
             if n == 1 {
                 Ok(())
@@ -32,7 +34,7 @@ fn main() -> ExitCode {
             }
         }),
         _ => {
-            eprintln!("usage: cargo xtask <test|openapi|interop|fuzz|bench|pg>");
+            eprintln!("usage: cargo xtask <test|openapi|interop|fuzz|browser|bench|pg>");
             return ExitCode::from(2);
         }
     };

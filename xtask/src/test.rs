@@ -56,6 +56,7 @@ pub fn run(_args: &[String]) -> Result {
     };
     let lint = outcome(interop::spectral(), "lint");
     let fuzz = outcome(interop::schemathesis(), "fuzz");
+    let browser = outcome(interop::browser(), "browser");
     let authlib = outcome(interop::authlib(), "interop");
 
     println!();
@@ -66,6 +67,7 @@ pub fn run(_args: &[String]) -> Result {
         ("Interop", &authlib),
         ("Lint", &lint),
         ("Fuzz", &fuzz),
+        ("Browser", &browser),
     ] {
         match result {
             Ok(c) | Err((c, _)) => {
@@ -76,7 +78,7 @@ pub fn run(_args: &[String]) -> Result {
         }
     }
     println!("{} passed, {} failed", total.passed, total.failed);
-    for r in [sqlite, postgres, authlib, lint, fuzz] {
+    for r in [sqlite, postgres, authlib, lint, fuzz, browser] {
         r.map_err(|(_, e)| e)?;
     }
     Ok(())
