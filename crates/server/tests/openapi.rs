@@ -21,3 +21,48 @@ fn spec_is_openapi_3_1_with_the_ops_endpoints() {
         assert!(spec["paths"][path]["get"].is_object(), "{path} missing");
     }
 }
+
+/// Every operation of the spec reaches a handler of the app: a request to it never gets the
+/// router's own "no resource" 404 or a 405.
+#[actix_web::test]
+async fn every_spec_operation_is_routed() {
+    use actix_web::test;
+    let db = store::testing::TestDb::new();
+    let store =
+        store::Store::open(&db.url, store::PoolOptions::for_backend(db.url.backend())).unwrap();
+    let state = portcullis_server::app::AppState::new(
+        store,
+        domain::secrets::MasterKey::from_bytes(&[3; 32]).unwrap(),
+        "http://localhost".into(),
+    );
+    let app = test::init_service(portcullis_server::app::build(&state)).await;
+    let spec = serde_json::to_value(portcullis_server::openapi::spec()).unwrap();
+    let mut count = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let concrete = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let m = actix_web::http::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let req = test::TestRequest::default()
+                .method(m)
+                .uri(&concrete)
+                .to_request();
+            let resp = test::call_service(&app, req).await;
+            let status = resp.status().as_u16();
+            let body = String::from_utf8_lossy(&test::read_body(resp).await).into_owned();
+            assert_ne!(status, 405, "{method} {path} is not routed for this method");
+            assert!(
+                !(status == 404 && body.contains("no resource at this URL")),
+                "{method} {path} is not routed: {body}"
+            );
+            count += 1;
+        }
+    }
+    assert!(count >= 40, "{count} operations checked");
+}
