@@ -14,9 +14,12 @@ use josekit::jwk::Jwk;
 use josekit::jws::{self, JwsVerifier};
 use serde::Deserialize;
 
+use crate::crypto::TokenVerifier;
 use crate::error::OAuthError;
 use crate::form::{printable, Form};
+use crate::jwks_fetch::AssertionVerifier;
 use crate::jws::Jws;
+use crate::keys::SigningAlg;
 use crate::service::{Client, Tenant, TokenService};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -310,7 +313,7 @@ async fn verify_signature(
         }
         for (index, jwk) in candidates.iter().take(4) {
             if let Some(v) = set.verifier(*index, alg, || verifier(alg, jwk)) {
-                if jws.verify(v.as_ref()).is_ok() {
+                if v.verifies(jws) {
                     return Ok(());
                 }
             }
@@ -320,7 +323,18 @@ async fn verify_signature(
     Err(bad_assertion("signature does not verify"))
 }
 
-fn verifier(alg: &str, jwk: &Jwk) -> Option<Box<dyn JwsVerifier>> {
+fn verifier(alg: &str, jwk: &Jwk) -> Option<AssertionVerifier> {
+    let own = match alg {
+        "RS256" => Some(SigningAlg::Rs256),
+        "ES256" => Some(SigningAlg::Es256),
+        _ => None,
+    };
+    if let Some(own) = own {
+        let value = serde_json::Value::Object(jwk.as_ref().clone());
+        return TokenVerifier::from_jwk(own, &value)
+            .ok()
+            .map(AssertionVerifier::Own);
+    }
     let v: Box<dyn JwsVerifier> = match alg {
         "RS256" => Box::new(jws::RS256.verifier_from_jwk(jwk).ok()?),
         "RS384" => Box::new(jws::RS384.verifier_from_jwk(jwk).ok()?),
@@ -333,5 +347,5 @@ fn verifier(alg: &str, jwk: &Jwk) -> Option<Box<dyn JwsVerifier>> {
         "EdDSA" => Box::new(jws::EdDSA.verifier_from_jwk(jwk).ok()?),
         _ => return None,
     };
-    Some(v)
+    Some(AssertionVerifier::Jose(v))
 }

@@ -84,9 +84,14 @@ impl TokenVerifier {
                 key.check_key().map_err(|e| e.to_string())?;
                 Ok(TokenVerifier::Es256(key))
             }
-            SigningAlg::Rs256 => Ok(TokenVerifier::Rs256(
-                Rsa::from_public_components(b64("n")?, b64("e")?).map_err(|e| e.to_string())?,
-            )),
+            SigningAlg::Rs256 => {
+                let rsa =
+                    Rsa::from_public_components(b64("n")?, b64("e")?).map_err(|e| e.to_string())?;
+                if rsa.size() < 256 {
+                    return Err("RSA keys must have at least 2048 bits".into());
+                }
+                Ok(TokenVerifier::Rs256(rsa))
+            }
         }
     }
 

@@ -9,6 +9,9 @@ use dashmap::DashMap;
 use josekit::jwk::JwkSet;
 use josekit::jws::JwsVerifier;
 
+use crate::crypto::TokenVerifier;
+use crate::jws::Jws;
+
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
 pub const JWKS_TTL: Duration = Duration::from_secs(300);
@@ -31,7 +34,7 @@ pub enum FetchError {
 /// per set; a new copy of the set starts afresh, so a reused `kid` can never hit a stale key.
 pub struct KeySet {
     pub set: JwkSet,
-    verifiers: DashMap<(usize, &'static str), Arc<dyn JwsVerifier>>,
+    verifiers: DashMap<(usize, &'static str), Arc<AssertionVerifier>>,
 }
 
 impl KeySet {
@@ -47,14 +50,31 @@ impl KeySet {
         &self,
         index: usize,
         alg: &'static str,
-        build: impl FnOnce() -> Option<Box<dyn JwsVerifier>>,
-    ) -> Option<Arc<dyn JwsVerifier>> {
+        build: impl FnOnce() -> Option<AssertionVerifier>,
+    ) -> Option<Arc<AssertionVerifier>> {
         if let Some(v) = self.verifiers.get(&(index, alg)) {
             return Some(v.clone());
         }
-        let v: Arc<dyn JwsVerifier> = Arc::from(build()?);
+        let v = Arc::new(build()?);
         self.verifiers.insert((index, alg), v.clone());
         Some(v)
+    }
+}
+
+/// A client key ready to check assertions: RS256 and ES256 on the same low-level primitives as
+/// the tenants' own keys (OpenSSL 3's EVP path costs more than the check), the other
+/// algorithms through josekit.
+pub enum AssertionVerifier {
+    Own(TokenVerifier),
+    Jose(Box<dyn JwsVerifier>),
+}
+
+impl AssertionVerifier {
+    pub fn verifies(&self, jws: &Jws<'_>) -> bool {
+        match self {
+            AssertionVerifier::Own(v) => jws.verify_own(v).is_ok(),
+            AssertionVerifier::Jose(v) => jws.verify(v.as_ref()).is_ok(),
+        }
     }
 }
 

@@ -34,3 +34,10 @@ fn interoperates_with_josekit_both_ways() {
         assert!(verifier.verify(b"input", &their_sig), "{alg:?}");
     }
 }
+
+#[test]
+fn short_rsa_keys_are_refused() {
+    let kp = RS256.generate_key_pair(1024).unwrap();
+    let jwk: serde_json::Value = serde_json::from_str(&kp.to_jwk_public_key().to_string()).unwrap();
+    assert!(TokenVerifier::from_jwk(SigningAlg::Rs256, &jwk).is_err());
+}
