@@ -3,6 +3,7 @@
 use domain::model::{AuthMethod, ClientKind, GrantType};
 use domain::secrets::{generate_secret, MasterKey};
 use domain::{ids, now_unix};
+use store::repo::audit::AuditRow;
 use store::repo::clients::{self, ClientRow, ClientSecretRow};
 use store::{Store, StoreError};
 
@@ -55,12 +56,14 @@ pub enum ClientError {
     Crypto(String),
 }
 
-/// Creates the client; returns it and, for secret methods, the secret (shown once).
+/// Creates the client; returns it and, for secret methods, the secret (shown once). `audit`
+/// describes the creation for the same transaction.
 pub async fn create(
     store: &Store,
     master_key: &MasterKey,
     tenant_id: &str,
     new: NewClient,
+    audit: impl FnOnce(&ClientRow) -> Option<AuditRow>,
 ) -> Result<(ClientRow, Option<String>), ClientError> {
     let now = now_unix();
     let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
@@ -107,13 +110,17 @@ pub async fn create(
         }),
         None => None,
     };
+    let event = audit(&row);
     let inserted = row.clone();
     store
         .transaction(move |c| {
             clients::insert(c, &inserted)?;
             secret_row
                 .iter()
-                .try_for_each(|s| clients::insert_secret(c, s))
+                .try_for_each(|s| clients::insert_secret(c, s))?;
+            event
+                .iter()
+                .try_for_each(|e| store::repo::audit::insert(c, e))
         })
         .await
         .map_err(|e| match e {

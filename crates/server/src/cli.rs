@@ -67,9 +67,10 @@ pub fn client(args: &[String]) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?
             .ok_or("no such tenant")?;
-        let (row, secret) = registry::clients::create(&store, &master_key, &tenant.id, new)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (row, secret) =
+            registry::clients::create(&store, &master_key, &tenant.id, new, |_| None)
+                .await
+                .map_err(|e| e.to_string())?;
         let out = serde_json::json!({ "client_id": row.client_id, "client_secret": secret });
         println!("{out}");
         Ok(())

@@ -390,22 +390,23 @@ pub async fn create(
             .and_then(|j| serde_json::from_str(j).ok()),
         jwks_uri: b.jwks_uri,
     };
-    let (row, secret) = crate::clients::create(&store, &master_key, &tenant.id, new)
-        .await
-        .map_err(|e| match e {
-            ClientError::Taken => {
-                ApiError::Conflict("a client with this client_id exists in the tenant".into())
-            }
-            ClientError::Store(e) => e.into(),
-            ClientError::Crypto(e) => ApiError::Internal(e),
-        })?;
-    let event = actor.audit(
-        &tenant.id,
-        "client.create",
-        &format!("client:{}", row.client_id),
-        serde_json::json!({"auth_method": row.auth_method}),
-    );
-    store.run(move |c| audit::insert(c, &event)).await?;
+    let (row, secret) = crate::clients::create(&store, &master_key, &tenant.id, new, |row| {
+        let details = serde_json::json!({"auth_method": row.auth_method});
+        Some(actor.audit(
+            &tenant.id,
+            "client.create",
+            &format!("client:{}", row.client_id),
+            details,
+        ))
+    })
+    .await
+    .map_err(|e| match e {
+        ClientError::Taken => {
+            ApiError::Conflict("a client with this client_id exists in the tenant".into())
+        }
+        ClientError::Store(e) => e.into(),
+        ClientError::Crypto(e) => ApiError::Internal(e),
+    })?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,

@@ -53,9 +53,15 @@ impl Env {
     }
 
     pub async fn client(&self, tenant: &TenantRow, new: NewClient) -> (ClientRow, Option<String>) {
-        registry::clients::create(&self.state.store, &self.state.master_key, &tenant.id, new)
-            .await
-            .unwrap()
+        registry::clients::create(
+            &self.state.store,
+            &self.state.master_key,
+            &tenant.id,
+            new,
+            |_| None,
+        )
+        .await
+        .unwrap()
     }
 }
 
