@@ -1028,11 +1028,20 @@ async fn clients_secrets_rotation_and_generated_keys() {
     for s in [&first, &second, &third] {
         assert!(!log.to_string().contains(s.as_str()));
     }
-    assert!(log["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e["action"] == "client.secret.rotate"));
+    for action in [
+        "client.create",
+        "client.secret.rotate",
+        "client.key.create",
+        "client.update",
+        "client.delete",
+    ] {
+        let found = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == action);
+        assert!(found, "{action} audited");
+    }
 }
 
 /// A certificate signed by `issuer` (self-signed when `None`), CA or not, valid for `days`
