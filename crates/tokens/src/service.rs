@@ -147,9 +147,23 @@ impl TokenService {
 
     /// The tenant by slug, from the cache while it is fresh.
     pub async fn tenant(&self, slug: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
+        self.tenant_within(slug, CACHE_TTL).await
+    }
+
+    /// The tenant as the database has it now (for writes that must sign with the current active
+    /// key); keys already parsed are reused, so only changed ones are unsealed again.
+    pub async fn fresh_tenant(&self, slug: &str) -> Result<Option<Arc<Tenant>>, StoreError> {
+        self.tenant_within(slug, Duration::ZERO).await
+    }
+
+    async fn tenant_within(
+        &self,
+        slug: &str,
+        max_age: Duration,
+    ) -> Result<Option<Arc<Tenant>>, StoreError> {
         let cached = self.tenants.get(slug).map(|t| t.clone());
         if let Some(t) = &cached {
-            if t.loaded_at.elapsed() < CACHE_TTL {
+            if t.loaded_at.elapsed() < max_age {
                 return Ok(cached);
             }
         }

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use store::repo::audit::{self, AuditFilter, AuditRow};
 use store::Store;
-use tokens::http::{next_cursor, ApiError, CommonProblems, PageQuery};
+use tokens::http::{ApiError, CommonProblems, PageQuery};
 use utoipa::{IntoParams, ToSchema};
 
 use super::managed_tenant;
@@ -78,11 +78,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
     let q = q.into_inner();
-    let (limit, after) = PageQuery {
+    let page = PageQuery {
         limit: q.limit,
         cursor: q.cursor,
-    }
-    .resolve()?;
+    };
     let filter = AuditFilter {
         actor: q.actor,
         action: q.action,
@@ -90,10 +89,13 @@ pub async fn list(
         from: q.from,
         to: q.to,
     };
-    let mut rows = store
-        .run(move |c| audit::list(c, &tenant.id, &filter, after.as_deref(), limit + 1))
+    let (rows, next_cursor) = page
+        .load(
+            &store,
+            move |c, after, n| audit::list(c, &tenant.id, &filter, after, n),
+            |r| &r.id,
+        )
         .await?;
-    let next_cursor = next_cursor(&mut rows, limit, |r| &r.id);
     Ok(HttpResponse::Ok().json(AuditList {
         items: rows.into_iter().map(view).collect(),
         next_cursor,

@@ -12,8 +12,7 @@ use store::repo::tenants::TenantRow;
 use store::repo::{audit, organizations};
 use store::{Store, StoreError};
 use tokens::http::{
-    etag, if_match, next_cursor, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery,
-    Problem, Valid,
+    etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -436,11 +435,13 @@ pub async fn list(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let (limit, after) = page.resolve()?;
-    let mut rows = store
-        .run(move |c| clients::list(c, &tenant.id, after.as_deref(), limit + 1))
+    let (rows, next_cursor) = page
+        .load(
+            &store,
+            move |c, after, n| clients::list(c, &tenant.id, after, n),
+            |r| &r.id,
+        )
         .await?;
-    let next_cursor = next_cursor(&mut rows, limit, |r| &r.id);
     Ok(HttpResponse::Ok().json(ClientList {
         items: rows.iter().map(view).collect(),
         next_cursor,

@@ -9,8 +9,7 @@ use store::repo::audit;
 use store::repo::devices::{self, DeviceRow};
 use store::Store;
 use tokens::http::{
-    etag, if_match, next_cursor, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery,
-    Problem, Valid,
+    etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
 use tokens::keys::SigningAlg;
 use tokens::TokenService;
@@ -128,8 +127,7 @@ async fn signing_tenant(
     svc: &TokenService,
     slug: &str,
 ) -> Result<std::sync::Arc<tokens::service::Tenant>, ApiError> {
-    svc.forget_tenant(slug);
-    svc.tenant(slug)
+    svc.fresh_tenant(slug)
         .await?
         .ok_or_else(|| ApiError::NotFound("tenant".into()))
 }
@@ -249,11 +247,13 @@ pub async fn list(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
-    let (limit, after) = page.resolve()?;
-    let mut rows = store
-        .run(move |c| devices::list(c, &org.id, after.as_deref(), limit + 1))
+    let (rows, next_cursor) = page
+        .load(
+            &store,
+            move |c, after, n| devices::list(c, &org.id, after, n),
+            |r| &r.id,
+        )
         .await?;
-    let next_cursor = next_cursor(&mut rows, limit, |r| &r.id);
     Ok(HttpResponse::Ok().json(DeviceList {
         items: rows.iter().map(view).collect(),
         next_cursor,

@@ -9,7 +9,7 @@ use store::repo::audit;
 use store::repo::organizations::{self, OrganizationRow};
 use store::Store;
 use tokens::http::{
-    etag, if_match, next_cursor, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
+    etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
 };
 use utoipa::ToSchema;
 use validator::Validate;
@@ -144,11 +144,13 @@ pub async fn list(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let (limit, after) = page.resolve()?;
-    let mut rows = store
-        .run(move |c| organizations::list(c, &tenant.id, after.as_deref(), limit + 1))
+    let (rows, next_cursor) = page
+        .load(
+            &store,
+            move |c, after, n| organizations::list(c, &tenant.id, after, n),
+            |r| &r.id,
+        )
         .await?;
-    let next_cursor = next_cursor(&mut rows, limit, |r| &r.id);
     Ok(HttpResponse::Ok().json(OrganizationList {
         items: rows.iter().map(view).collect(),
         next_cursor,

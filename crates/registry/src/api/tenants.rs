@@ -10,8 +10,7 @@ use store::repo::audit;
 use store::repo::tenants::{self, TenantChanges, TenantRow};
 use store::Store;
 use tokens::http::{
-    etag, if_match, next_cursor, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery,
-    Problem, Valid,
+    etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -176,11 +175,13 @@ pub async fn list(
     } else {
         return Err(ApiError::Forbidden);
     };
-    let (limit, after) = page.resolve()?;
-    let mut rows = store
-        .run(move |c| tenants::list(c, after.as_deref(), limit + 1, only.as_deref()))
+    let (rows, next_cursor) = page
+        .load(
+            &store,
+            move |c, after, n| tenants::list(c, after, n, only.as_deref()),
+            |t| &t.id,
+        )
         .await?;
-    let next_cursor = next_cursor(&mut rows, limit, |t| &t.id);
     let items = rows.iter().map(|r| view(r, &svc)).collect();
     Ok(HttpResponse::Ok().json(TenantList { items, next_cursor }))
 }

@@ -11,8 +11,7 @@ use store::repo::users::{self, UserChanges, UserRow};
 use store::repo::{audit, organizations};
 use store::{Store, StoreError};
 use tokens::http::{
-    etag, if_match, next_cursor, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery,
-    Problem, Valid,
+    etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
 use utoipa::ToSchema;
 use validator::Validate;
@@ -252,23 +251,14 @@ pub async fn list(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let (limit, after) = page.resolve()?;
-    let (mut rows, ms) = store
-        .run(move |c| {
-            let rows = users::list(c, &tenant.id, after.as_deref(), limit + 1)?;
-            let ms = rows
-                .iter()
-                .map(|u| memberships::of_user(c, &u.id))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((rows, ms))
-        })
-        .await?;
-    let next_cursor = next_cursor(&mut rows, limit, |u| &u.id);
-    let items = rows
-        .iter()
-        .zip(ms.iter())
-        .map(|(u, m)| view(u, m))
-        .collect();
+    let load = move |c: &mut store::DbConnection, after: Option<&str>, n: i64| {
+        users::list(c, &tenant.id, after, n)?
+            .into_iter()
+            .map(|u| Ok((memberships::of_user(c, &u.id)?, u)))
+            .collect::<Result<Vec<_>, StoreError>>()
+    };
+    let (rows, next_cursor) = page.load(&store, load, |(_, u)| &u.id).await?;
+    let items = rows.iter().map(|(m, u)| view(u, m)).collect();
     Ok(HttpResponse::Ok().json(UserList { items, next_cursor }))
 }
 

@@ -161,6 +161,30 @@ impl PageQuery {
     }
 }
 
+impl PageQuery {
+    /// Loads one page: `load(conn, after, n)` reads up to `n` rows after the cursor; one row
+    /// more than the page is asked for, which tells whether a next page exists.
+    pub async fn load<R, F>(
+        &self,
+        store: &store::Store,
+        load: F,
+        id: fn(&R) -> &str,
+    ) -> Result<(Vec<R>, Option<String>), ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut store::DbConnection, Option<&str>, i64) -> Result<Vec<R>, store::StoreError>
+            + Send
+            + 'static,
+    {
+        let (limit, after) = self.resolve()?;
+        let mut rows = store
+            .run(move |c| load(c, after.as_deref(), limit + 1))
+            .await?;
+        let cursor = next_cursor(&mut rows, limit, id);
+        Ok((rows, cursor))
+    }
+}
+
 /// The cursor for the page after `items` (one more row than `limit` was asked for tells
 /// whether there is a next page).
 pub fn next_cursor<T>(items: &mut Vec<T>, limit: i64, id: impl Fn(&T) -> &str) -> Option<String> {
