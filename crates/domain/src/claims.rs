@@ -49,6 +49,11 @@ impl AccessClaims {
         self.scope.split(' ').filter(|s| !s.is_empty())
     }
 
+    /// Issued to a person who signed in (they carry `amr`), not to a client or device.
+    pub fn is_person(&self) -> bool {
+        self.amr.is_some()
+    }
+
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }

@@ -2,6 +2,7 @@
 //!
 //! Nothing here performs I/O; every other crate depends on this one.
 
+pub mod accounts;
 pub mod certs;
 pub mod claims;
 pub mod ids;

@@ -28,5 +28,14 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Spends the time of a real verification when there is no user to verify, so an unknown
+/// email answers as slowly as a wrong password.
+pub fn verify_nobody(password: &str) {
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if let Some(hash) = DUMMY.get_or_init(|| hash_password("portcullis: no such user").ok()) {
+        verify_password(password, hash);
+    }
+}
+
 #[cfg(test)]
 mod tests;

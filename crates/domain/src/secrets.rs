@@ -152,6 +152,20 @@ pub fn generate_secret() -> Result<String, SecretError> {
     Ok(URL_SAFE_NO_PAD.encode(raw))
 }
 
+/// A 6-digit one-time code, uniform over 000000–999999 (rejection sampling, no modulo bias).
+pub fn one_time_code() -> Result<String, SecretError> {
+    // The largest multiple of 10^6 that fits in a u32.
+    const LIMIT: u32 = 4_294_000_000;
+    loop {
+        let mut raw = [0u8; 4];
+        openssl::rand::rand_bytes(&mut raw)?;
+        let n = u32::from_be_bytes(raw);
+        if n < LIMIT {
+            return Ok(format!("{:06}", n % 1_000_000));
+        }
+    }
+}
+
 fn decode_32(text: &str) -> Option<[u8; 32]> {
     let hex = || -> Option<Vec<u8>> {
         if text.len() != 64 {

@@ -1,1 +1,13 @@
-//! Users, MFA email codes, enrollments and integration accounts: the account API.
+//! Accounts of people and what they run: sign-in with passwords and emailed codes, integration
+//! accounts of entities, vendor ↔ department enrollments; the account API.
+//!
+//! Builds on `registry` (an integration account is a registry client owned by an entity), which
+//! does not know this crate; the token endpoint reaches the sign-in through
+//! [`domain::accounts::Accounts`], implemented here by [`signin::People`].
+
+pub mod api;
+pub mod caller;
+pub mod mail;
+pub mod signin;
+
+pub use api::{configure, AccountApi};

@@ -23,9 +23,33 @@ pub struct NewClient {
     pub access_token_alg: String,
     pub jwks: Option<serde_json::Value>,
     pub jwks_uri: Option<String>,
+    /// The person who created it (integration accounts).
+    pub created_by: Option<String>,
 }
 
+/// The first-party public client of every tenant, through which people sign in.
+pub const PORTAL_CLIENT_ID: &str = "portal";
+
 impl NewClient {
+    /// The tenant's `portal`: no secret (a public client), the people's grants only. The same
+    /// values as the migration that added it to tenants created before it existed.
+    pub fn portal() -> NewClient {
+        NewClient {
+            client_id: Some(PORTAL_CLIENT_ID.to_owned()),
+            name: "Portal (people sign-in)".to_owned(),
+            kind: ClientKind::Public,
+            auth_method: AuthMethod::None,
+            grant_types: vec![
+                GrantType::Password,
+                GrantType::MfaOtp,
+                GrantType::RefreshToken,
+            ],
+            scopes: vec!["openid".to_owned(), "account".to_owned()],
+            default_scopes: Some(vec!["account".to_owned()]),
+            ..NewClient::machine("", &[])
+        }
+    }
+
     /// A machine client with `client_credentials` and a secret.
     pub fn machine(name: &str, scopes: &[&str]) -> NewClient {
         NewClient {
@@ -42,6 +66,38 @@ impl NewClient {
             access_token_alg: "RS256".to_owned(),
             jwks: None,
             jwks_uri: None,
+            created_by: None,
+        }
+    }
+
+    /// The row of this client in `tenant_id`.
+    pub fn into_row(self, tenant_id: &str, now: i64) -> ClientRow {
+        let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        let grant_types: Vec<String> = self.grant_types.iter().map(|g| g.to_string()).collect();
+        ClientRow {
+            id: ids::new_id(),
+            tenant_id: tenant_id.to_owned(),
+            client_id: self.client_id.unwrap_or_else(ids::new_id),
+            kind: self.kind.to_string(),
+            name: self.name,
+            organization_id: self.organization_id,
+            auth_method: self.auth_method.to_string(),
+            grant_types: json(&grant_types),
+            default_scopes: json(self.default_scopes.as_ref().unwrap_or(&self.scopes)),
+            scopes: json(&self.scopes),
+            tenant_roles: json(&self.tenant_roles),
+            access_token_ttl: self.access_token_ttl,
+            access_token_alg: self.access_token_alg,
+            jwks: self.jwks.map(|j| j.to_string()),
+            jwks_uri: self.jwks_uri,
+            metadata: "{}".to_owned(),
+            disabled: false,
+            failed_auth_count: 0,
+            locked_until: None,
+            created_by: self.created_by,
+            created_at: now,
+            updated_at: now,
+            version: 1,
         }
     }
 }
@@ -66,34 +122,9 @@ pub async fn create(
     audit: impl FnOnce(&ClientRow) -> Option<AuditRow>,
 ) -> Result<(ClientRow, Option<String>), ClientError> {
     let now = now_unix();
-    let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
-    let grant_types: Vec<String> = new.grant_types.iter().map(|g| g.to_string()).collect();
-    let row = ClientRow {
-        id: ids::new_id(),
-        tenant_id: tenant_id.to_owned(),
-        client_id: new.client_id.unwrap_or_else(ids::new_id),
-        kind: new.kind.to_string(),
-        name: new.name,
-        organization_id: new.organization_id,
-        auth_method: new.auth_method.to_string(),
-        grant_types: json(&grant_types),
-        default_scopes: json(new.default_scopes.as_ref().unwrap_or(&new.scopes)),
-        scopes: json(&new.scopes),
-        tenant_roles: json(&new.tenant_roles),
-        access_token_ttl: new.access_token_ttl,
-        access_token_alg: new.access_token_alg,
-        jwks: new.jwks.map(|j| j.to_string()),
-        jwks_uri: new.jwks_uri,
-        metadata: "{}".to_owned(),
-        disabled: false,
-        failed_auth_count: 0,
-        locked_until: None,
-        created_by: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
-    let secret = if new.auth_method.uses_secret() {
+    let uses_secret = new.auth_method.uses_secret();
+    let row = new.into_row(tenant_id, now);
+    let secret = if uses_secret {
         Some(generate_secret().map_err(|e| ClientError::Crypto(e.to_string()))?)
     } else {
         None
@@ -128,4 +159,37 @@ pub async fn create(
             e => ClientError::Store(e),
         })?;
     Ok((row, secret))
+}
+
+/// Issues a new secret for the client; its other secrets stop working `overlap` seconds from
+/// now (0: at once). Returns the secret's id and the secret, which is shown once.
+pub async fn rotate_secret(
+    store: &Store,
+    master_key: &MasterKey,
+    client_pk: &str,
+    overlap: i64,
+    audit: impl FnOnce(&str) -> AuditRow,
+) -> Result<(String, String), ClientError> {
+    let secret = generate_secret().map_err(|e| ClientError::Crypto(e.to_string()))?;
+    let now = now_unix();
+    let row = ClientSecretRow {
+        id: ids::new_id(),
+        client_pk: client_pk.to_owned(),
+        secret_hash: master_key
+            .hash_secret(&secret)
+            .map_err(|e| ClientError::Crypto(e.to_string()))?,
+        created_at: now,
+        expires_at: None,
+    };
+    let event = audit(&row.id);
+    let id = row.id.clone();
+    store
+        .transaction(move |c| {
+            clients::insert_secret(c, &row)?;
+            clients::expire_secrets_except(c, &row.client_pk, &row.id, now + overlap)?;
+            store::repo::audit::insert(c, &event)
+        })
+        .await
+        .map_err(ClientError::Store)?;
+    Ok((id, secret))
 }

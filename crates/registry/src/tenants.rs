@@ -30,6 +30,11 @@ pub struct TenantSettings {
     #[validate(custom(function = "valid_algorithms"))]
     #[schema(example = json!(["RS256", "ES256"]))]
     pub allowed_algorithms: Vec<String>,
+    /// Scopes people may give the integration accounts they create; absent: any scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "crate::api::clients::valid_scopes"))]
+    #[schema(example = json!(["reports:write", "incidents:read"]))]
+    pub integration_scopes: Option<Vec<String>>,
 }
 
 fn default_lifetime() -> i64 {
@@ -58,6 +63,7 @@ impl Default for TenantSettings {
         TenantSettings {
             access_token_lifetime: default_lifetime(),
             allowed_algorithms: default_algorithms(),
+            integration_scopes: None,
         }
     }
 }
@@ -79,7 +85,7 @@ pub enum TenantError {
     Keys(#[from] keys::KeyError),
 }
 
-/// Creates a tenant with an active RS256 and ES256 key; `audit` describes the creation for the
+/// Creates a tenant with an active RS256 and ES256 key and its `portal` client; `audit` describes the creation for the
 /// same transaction.
 pub async fn create(
     store: &Store,
@@ -108,12 +114,14 @@ pub async fn create(
         .collect::<Result<Vec<_>, _>>()?;
     let event = audit(&row);
     let inserted = row.clone();
+    let portal = crate::clients::NewClient::portal().into_row(&row.id, now);
     store
         .transaction(move |c| {
             tenants::insert(c, &inserted)?;
             key_rows
                 .iter()
                 .try_for_each(|k| signing_keys::insert(c, k))?;
+            store::repo::clients::insert(c, &portal)?;
             event.iter().try_for_each(|e| audit::insert(c, e))
         })
         .await

@@ -7,6 +7,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App};
 use domain::secrets::MasterKey;
+use integrations::mail::Mailer;
+use integrations::signin::People;
 use store::Store;
 use tokens::http::{body_limits, query_config, request_context, BodyLimits};
 use tokens::TokenService;
@@ -26,13 +28,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, master_key: MasterKey, public_url: String) -> Self {
+    pub fn new(store: Store, master_key: MasterKey, public_url: String, mailer: Mailer) -> Self {
         let master_key = Arc::new(master_key);
-        let tokens = web::Data::new(TokenService::new(
-            store.clone(),
-            master_key.clone(),
-            public_url.clone(),
-        ));
+        // The token endpoint reaches people's accounts through the trait; this is the plug.
+        let people = People::new(store.clone(), master_key.clone(), Arc::new(mailer));
+        let tokens = web::Data::new(
+            TokenService::new(store.clone(), master_key.clone(), public_url.clone())
+                .with_accounts(Arc::new(people)),
+        );
         AppState {
             store,
             master_key,
@@ -69,6 +72,7 @@ pub fn build(
         .service(ops::readyz)
         .configure(tokens::configure)
         .configure(registry::configure)
+        .configure(integrations::configure)
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", (*state.spec).clone()))
 }

@@ -74,7 +74,7 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub data_dir: PathBuf,
     pub master_key: MasterKeySource,
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<SmtpUrl>,
     pub mail_from: String,
     pub bootstrap: BootstrapConfig,
     pub tls: Option<TlsFiles>,
@@ -104,6 +104,15 @@ pub struct BootstrapConfig {
 }
 
 /// Hides the secrets it holds.
+/// `PORTCULLIS_SMTP_URL`; it may hold the SMTP password, so it never prints.
+pub struct SmtpUrl(pub String);
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SmtpUrl(<redacted>)")
+    }
+}
+
 impl std::fmt::Debug for BootstrapConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BootstrapConfig")
@@ -207,7 +216,7 @@ impl Config {
             database_url,
             data_dir,
             master_key,
-            smtp_url: raw.smtp_url,
+            smtp_url: raw.smtp_url.filter(|u| !u.trim().is_empty()).map(SmtpUrl),
             mail_from: raw
                 .mail_from
                 .unwrap_or_else(|| "Portcullis <no-reply@localhost>".to_owned()),

@@ -30,8 +30,25 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Mail(#[from] integrations::mail::MailError),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The mailer the configuration asks for: SMTP, else the development outbox in `data/outbox`.
+pub fn mailer(config: &Config) -> Result<integrations::mail::Mailer, StartupError> {
+    use integrations::mail::Mailer;
+    Ok(match &config.smtp_url {
+        Some(url) => Mailer::smtp(&url.0, &config.mail_from)?,
+        None => {
+            let dir = config.data_dir.join("outbox");
+            if config.mode == config::RunMode::Production {
+                tracing::warn!(dir = %dir.display(), "PORTCULLIS_SMTP_URL is not set: sign-in codes are written to files, not sent");
+            }
+            Mailer::outbox(dir, &config.mail_from)?
+        }
+    })
 }
 
 /// Opens the database (running migrations), returning the store.
@@ -65,7 +82,8 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             "generated a new master key for development; back it up, it seals all keys and secrets");
     }
     let store = open_store(&config)?;
-    let state = AppState::new(store, master_key, config.public_url.clone());
+    let mailer = mailer(&config)?;
+    let state = AppState::new(store, master_key, config.public_url.clone(), mailer);
     let factory_state = state.clone();
     let mut server = HttpServer::new(move || app::build(&factory_state))
         .shutdown_timeout(30)

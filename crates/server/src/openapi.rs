@@ -58,6 +58,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     let mut api = ServerApi::openapi();
     api.merge(tokens::TokensApi::openapi());
     api.merge(registry::RegistryApi::openapi());
+    api.merge(integrations::AccountApi::openapi());
     qualify_operation_ids(&mut api);
     api
 }

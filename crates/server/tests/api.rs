@@ -15,6 +15,11 @@ fn state(db: &TestDb) -> AppState {
         store,
         MasterKey::from_bytes(&[1; 32]).unwrap(),
         "http://localhost".into(),
+        integrations::mail::Mailer::outbox(
+            std::env::temp_dir().join("portcullis-test-outbox"),
+            "Portcullis <no-reply@localhost>",
+        )
+        .unwrap(),
     )
 }
 

@@ -958,7 +958,17 @@ async fn discovery_documents_list_every_endpoint() {
         json!([
             "client_secret_basic",
             "client_secret_post",
-            "private_key_jwt"
+            "private_key_jwt",
+            "none"
+        ])
+    );
+    assert_eq!(
+        oidc["grant_types_supported"],
+        json!([
+            "client_credentials",
+            "password",
+            "refresh_token",
+            "urn:portcullis:params:oauth:grant-type:mfa-otp"
         ])
     );
     let algs = oidc["token_endpoint_auth_signing_alg_values_supported"]

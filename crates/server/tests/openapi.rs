@@ -34,6 +34,11 @@ async fn every_spec_operation_is_routed() {
         store,
         domain::secrets::MasterKey::from_bytes(&[3; 32]).unwrap(),
         "http://localhost".into(),
+        integrations::mail::Mailer::outbox(
+            std::env::temp_dir().join("portcullis-test-outbox"),
+            "Portcullis <no-reply@localhost>",
+        )
+        .unwrap(),
     );
     let app = test::init_service(portcullis_server::app::build(&state)).await;
     let spec = serde_json::to_value(portcullis_server::openapi::spec()).unwrap();

@@ -59,6 +59,8 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         version -> BigInt,
+        code_sends -> Integer,
+        code_window_start -> BigInt,
     }
 }
 

@@ -83,9 +83,33 @@ pub async fn authenticate(
         let id = form.require("client_id")?;
         return by_secret(svc, tenant, id, secret, AuthMethod::ClientSecretPost).await;
     }
+    if let Some(id) = form_id {
+        return public(svc, tenant, id).await;
+    }
     Err(OAuthError::invalid_client(
         "client authentication required: HTTP Basic, client_secret_post or private_key_jwt",
     ))
+}
+
+/// A client that has no credential (RFC 6749 §2.1 public client, `auth_method: none`): only
+/// the first-party `portal` people sign in through. Any other client id without credentials is
+/// refused as unauthenticated.
+async fn public(
+    svc: &TokenService,
+    tenant: &Tenant,
+    client_id: &str,
+) -> Result<Authenticated, OAuthError> {
+    match svc.client(&tenant.id, client_id).await? {
+        Some(client) if !client.disabled && client.auth_method == AuthMethod::None => {
+            Ok(Authenticated {
+                client,
+                method: AuthMethod::None,
+            })
+        }
+        _ => Err(OAuthError::invalid_client(
+            "client authentication required: HTTP Basic, client_secret_post or private_key_jwt",
+        )),
+    }
 }
 
 /// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, if present.

@@ -21,6 +21,10 @@ pub enum OAuthErrorCode {
     InvalidTenant,
     ServerError,
     TemporarilyUnavailable,
+    /// The password was right; finish with the emailed code at the mfa-otp grant (403).
+    MfaRequired,
+    /// Too many codes were sent; retry after `Retry-After` seconds (429).
+    SlowDown,
 }
 
 /// The body of every OAuth endpoint error.
@@ -29,6 +33,9 @@ pub enum OAuthErrorCode {
 pub struct OAuthErrorBody {
     pub error: OAuthErrorCode,
     pub error_description: Cow<'static, str>,
+    /// With `mfa_required`: names the sign-in at `grant_type=urn:portcullis:params:oauth:grant-type:mfa-otp`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -38,6 +45,9 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     /// The client tried HTTP Basic, so the 401 must challenge for it (RFC 6749 §5.2).
     pub basic_challenge: bool,
+    pub mfa_token: Option<String>,
+    /// Seconds, for `Retry-After`.
+    pub retry_after: Option<i64>,
 }
 
 impl OAuthError {
@@ -46,6 +56,17 @@ impl OAuthError {
             code,
             description: description.into(),
             basic_challenge: false,
+            mfa_token: None,
+            retry_after: None,
+        }
+    }
+    pub fn mfa_required(mfa_token: String) -> Self {
+        OAuthError {
+            mfa_token: Some(mfa_token),
+            ..Self::new(
+                OAuthErrorCode::MfaRequired,
+                "a code was sent to the account's email address; send it with grant_type=urn:portcullis:params:oauth:grant-type:mfa-otp, this mfa_token and otp",
+            )
         }
     }
     pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> Self {
@@ -90,6 +111,26 @@ impl From<store::StoreError> for OAuthError {
     }
 }
 
+impl From<domain::accounts::SignInError> for OAuthError {
+    fn from(e: domain::accounts::SignInError) -> Self {
+        use domain::accounts::SignInError as E;
+        match e {
+            E::InvalidCredentials | E::WrongCode { .. } | E::CodeUnusable(_) => {
+                OAuthError::invalid_grant(e.to_string())
+            }
+            E::TooManyCodes { retry_after } => OAuthError {
+                retry_after: Some(retry_after),
+                ..OAuthError::new(OAuthErrorCode::SlowDown, e.to_string())
+            },
+            E::MailUnavailable | E::Unavailable => {
+                tracing::warn!(cause = %e, "sign-in dependency unavailable");
+                OAuthError::new(OAuthErrorCode::TemporarilyUnavailable, e.to_string())
+            }
+            E::Internal(cause) => OAuthError::server_error(cause),
+        }
+    }
+}
+
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self.code {
@@ -97,6 +138,8 @@ impl ResponseError for OAuthError {
             OAuthErrorCode::InvalidTenant => StatusCode::NOT_FOUND,
             OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            OAuthErrorCode::MfaRequired => StatusCode::FORBIDDEN,
+            OAuthErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -120,9 +163,13 @@ impl ResponseError for OAuthError {
                 HeaderValue::from_static(challenge),
             ));
         }
+        if let Some(secs) = self.retry_after {
+            resp.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
+        }
         resp.json(OAuthErrorBody {
             error: code,
             error_description: self.description.clone(),
+            mfa_token: self.mfa_token.clone(),
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use domain::accounts::Person;
 use domain::claims::{AccessClaims, IdClaims};
 use domain::{ids, now_unix};
 
@@ -15,11 +16,13 @@ pub struct Minted {
     pub expires_in: i64,
 }
 
-/// An access token for a client acting as itself (client_credentials).
+/// An access token for a client acting as itself (client_credentials), or — an integration
+/// whose vendor is enrolled with the department — for `on_behalf_of`.
 pub fn client_access_token(
     tenant: &Tenant,
     client: &Client,
     scope: &str,
+    on_behalf_of: Option<&str>,
 ) -> Result<(Minted, AccessClaims), OAuthError> {
     let now = now_unix();
     let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl);
@@ -39,6 +42,44 @@ pub fn client_access_token(
         roles: client.roles.clone(),
         amr: None,
         auth_time: None,
+        on_behalf_of: on_behalf_of.map(str::to_owned),
+        ver: None,
+    };
+    let token = sign_access(tenant, client.access_token_alg, &claims)?;
+    Ok((
+        Minted {
+            token,
+            expires_in: ttl,
+        },
+        claims,
+    ))
+}
+
+/// An access token for a person signed in through `client` (the password grant).
+pub fn person_access_token(
+    tenant: &Tenant,
+    client: &Client,
+    person: &Person,
+    scope: &str,
+) -> Result<(Minted, AccessClaims), OAuthError> {
+    let now = now_unix();
+    let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl);
+    let claims = AccessClaims {
+        iss: tenant.issuer.clone(),
+        sub: person.user_id.clone(),
+        aud: tenant.issuer.clone(),
+        client_id: client.client_id.clone(),
+        scope: scope.to_owned(),
+        jti: ids::new_id(),
+        iat: now,
+        exp: Some(now + ttl),
+        tenant: tenant.slug.clone(),
+        org: None,
+        device: None,
+        cnf: None,
+        roles: person.roles.clone(),
+        amr: Some(person.amr.clone()),
+        auth_time: Some(person.auth_time),
         on_behalf_of: None,
         ver: None,
     };
@@ -152,6 +193,10 @@ pub enum Invalid {
     Client,
     #[error("the device token is no longer valid")]
     Device,
+    #[error("the account is disabled")]
+    Person,
+    #[error("the enrollment this token acts under is no longer active")]
+    Enrollment,
 }
 
 /// Validates an access token issued by this server, for any tenant (the bearer guard) or for
@@ -209,8 +254,29 @@ pub async fn validate(
         .await
         .ok()
         .flatten();
-    if client.is_none_or(|c| c.disabled) {
+    let Some(client) = client.filter(|c| !c.disabled) else {
         return Err(Invalid::Client);
+    };
+    if claims.is_person()
+        && !svc
+            .person_active(&tenant.id, &claims.sub)
+            .await
+            .unwrap_or(false)
+    {
+        return Err(Invalid::Person);
+    }
+    if let Some(department) = &claims.on_behalf_of {
+        let vendor = client
+            .organization_id
+            .as_deref()
+            .ok_or(Invalid::Enrollment)?;
+        if !svc
+            .enrollment_active(vendor, department)
+            .await
+            .unwrap_or(false)
+        {
+            return Err(Invalid::Enrollment);
+        }
     }
     Ok((tenant, claims))
 }

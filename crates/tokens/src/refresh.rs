@@ -1,9 +1,12 @@
-//! Refresh tokens for clients whose policy includes the `refresh_token` grant: opaque 256-bit
-//! values, stored as keyed hashes, rotated on every use; presenting a used one revokes its
-//! whole family (RFC 9700 §4.14.2).
+//! Refresh tokens: opaque 256-bit values, stored as keyed hashes, in families, under one of two
+//! policies. Machine clients (integrations) rotate: each use returns a new token and spends the
+//! old one, and presenting a spent one revokes the whole family (RFC 9700 §4.14.2). People keep
+//! one token for a fixed time from sign-in, and refreshing returns an access token only.
 
+use domain::accounts::Person;
 use domain::secrets::generate_secret;
 use domain::{ids, now_unix};
+use serde::{Deserialize, Serialize};
 use store::repo::refresh_tokens::{self, RefreshTokenRow};
 
 use crate::error::OAuthError;
@@ -11,31 +14,78 @@ use crate::service::{Client, Tenant, TokenService};
 
 /// Lifetime of a machine client's refresh token; each rotation starts it again.
 pub const MACHINE_REFRESH_TTL: i64 = 30 * 24 * 3600;
+/// A person's refresh token lives this long from sign-in, and is not renewed.
+pub const PERSON_REFRESH_TTL: i64 = 90 * 60;
 
-/// Issues a refresh token in `family` (a new family when `None`).
+/// What every access token of a family carries over (the `claims` column).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct FamilyClaims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+/// Where a new refresh token belongs.
+pub enum Family<'a> {
+    /// A machine client's new family, or the next token of one (`Some(id)`).
+    Machine {
+        family: Option<String>,
+        on_behalf_of: Option<&'a str>,
+    },
+    Person(&'a Person),
+}
+
+/// Issues a refresh token for `client` under the policy of `family`.
 pub async fn issue(
     svc: &TokenService,
     tenant: &Tenant,
     client: &Client,
     scope: &str,
-    family: Option<String>,
+    family: Family<'_>,
 ) -> Result<String, OAuthError> {
     let token = generate_secret().map_err(OAuthError::server_error)?;
     let now = now_unix();
+    let (family_id, user_id, expires_at, claims) = match family {
+        Family::Machine {
+            family,
+            on_behalf_of,
+        } => (
+            family.unwrap_or_else(ids::new_id),
+            None,
+            now + MACHINE_REFRESH_TTL,
+            FamilyClaims {
+                on_behalf_of: on_behalf_of.map(str::to_owned),
+                ..FamilyClaims::default()
+            },
+        ),
+        Family::Person(p) => (
+            ids::new_id(),
+            Some(p.user_id.clone()),
+            p.auth_time + PERSON_REFRESH_TTL,
+            FamilyClaims {
+                amr: Some(p.amr.clone()),
+                auth_time: Some(p.auth_time),
+                ..FamilyClaims::default()
+            },
+        ),
+    };
     let row = RefreshTokenRow {
         id: ids::new_id(),
         tenant_id: tenant.id.clone(),
-        family_id: family.unwrap_or_else(ids::new_id),
+        family_id,
         token_hash: svc
             .master_key
             .hash_secret(&token)
             .map_err(OAuthError::server_error)?,
         client_pk: client.pk.clone(),
-        user_id: None,
+        user_id,
         scope: scope.to_owned(),
-        claims: "{}".to_owned(),
+        claims: serde_json::to_string(&claims).map_err(OAuthError::server_error)?,
         created_at: now,
-        expires_at: now + MACHINE_REFRESH_TTL,
+        expires_at,
         used_at: None,
         revoked_at: None,
     };
@@ -45,13 +95,27 @@ pub async fn issue(
     Ok(token)
 }
 
-/// Spends a refresh token of `client`: the row when this caller won it, else `invalid_grant`
-/// (after revoking the family if the token had been used before).
+/// A refresh token that may be used now.
+pub struct Redeemed {
+    pub row: RefreshTokenRow,
+    pub claims: FamilyClaims,
+}
+
+impl Redeemed {
+    /// A person's token (fixed lifetime, not rotated) rather than a machine's.
+    pub fn person(&self) -> Option<&str> {
+        self.row.user_id.as_deref()
+    }
+}
+
+/// Redeems a refresh token of `client`. A machine token is spent by this call (one atomic
+/// UPDATE decides between concurrent callers); a spent one revokes its family. A person's
+/// token stays valid until its fixed expiry.
 pub async fn redeem(
     svc: &TokenService,
     client: &Client,
     token: &str,
-) -> Result<RefreshTokenRow, OAuthError> {
+) -> Result<Redeemed, OAuthError> {
     let hash = svc
         .master_key
         .hash_secret(token)
@@ -65,6 +129,14 @@ pub async fn redeem(
                 return Ok(Ok(row));
             }
             match refresh_tokens::find_by_hash(c, &hash)? {
+                Some(row)
+                    if row.client_pk == pk
+                        && row.user_id.is_some()
+                        && row.revoked_at.is_none()
+                        && row.expires_at > now =>
+                {
+                    Ok(Ok(row))
+                }
                 Some(row) if row.client_pk == pk && row.used_at.is_some() => {
                     refresh_tokens::revoke_family(c, &row.family_id, now)?;
                     Ok(Err(true))
@@ -74,7 +146,11 @@ pub async fn redeem(
         })
         .await?;
     match outcome {
-        Ok(row) => Ok(row),
+        Ok(row) => {
+            // Unreadable claims must not widen what the token may do: refuse it.
+            let claims = serde_json::from_str(&row.claims).map_err(OAuthError::server_error)?;
+            Ok(Redeemed { row, claims })
+        }
         Err(true) => {
             tracing::warn!(client = %client.client_id, "refresh token reuse: family revoked");
             Err(OAuthError::invalid_grant(

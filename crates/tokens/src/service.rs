@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
+use domain::accounts::{Accounts, TenantRef};
 use domain::model::{AuthMethod, ClientKind, Environment, GrantType};
 use domain::secrets::MasterKey;
 use store::repo::clients::{self, ClientRow};
@@ -34,6 +35,17 @@ pub struct Tenant {
     /// The JWKS document, serialised once.
     pub jwks_json: String,
     loaded_at: Instant,
+}
+
+impl Tenant {
+    /// The tenant as the accounts of people see it.
+    pub fn account_ref(&self) -> TenantRef {
+        TenantRef {
+            id: self.id.clone(),
+            slug: self.slug.clone(),
+            production: self.environment == Environment::Production,
+        }
+    }
 }
 
 pub struct Client {
@@ -114,12 +126,18 @@ pub struct Device {
 
 pub struct TokenService {
     pub store: Store,
+    /// People's accounts (the password and mfa-otp grants); `None` refuses those grants.
+    accounts: Option<Arc<dyn Accounts>>,
     pub master_key: Arc<MasterKey>,
     pub public_url: String,
     tenants: DashMap<String, Arc<Tenant>>,
     /// tenant id → client id → client.
     clients: DashMap<String, Arc<DashMap<String, Arc<Client>>>>,
     devices: DashMap<String, Arc<Device>>,
+    /// (vendor, department) → enrollment active?
+    enrollments: DashMap<(String, String), (bool, Instant)>,
+    /// user id → may the person's tokens be used?
+    people: DashMap<String, (bool, Instant)>,
     pub(crate) jwks: JwksFetcher,
     pub(crate) jtis: JtiLedger,
     pub(crate) revocations: Arc<Revocations>,
@@ -136,9 +154,22 @@ impl TokenService {
             tenants: DashMap::new(),
             clients: DashMap::new(),
             devices: DashMap::new(),
+            enrollments: DashMap::new(),
+            people: DashMap::new(),
+            accounts: None,
             jwks: JwksFetcher::new(),
             revocations,
         }
+    }
+
+    /// Plugs in the accounts of people (done once, by the server, before serving).
+    pub fn with_accounts(mut self, accounts: Arc<dyn Accounts>) -> Self {
+        self.accounts = Some(accounts);
+        self
+    }
+
+    pub fn accounts(&self) -> Option<&dyn Accounts> {
+        self.accounts.as_deref()
     }
 
     pub fn issuer(&self, slug: &str) -> String {
@@ -285,6 +316,56 @@ impl TokenService {
         });
         self.devices.insert(device.id.clone(), device.clone());
         Ok(Some(device))
+    }
+
+    /// Is `vendor` enrolled to act for `department`? Cached like clients; the replica that
+    /// changes an enrollment calls [`Self::forget_enrollment`], others see it within the TTL.
+    pub async fn enrollment_active(
+        &self,
+        vendor_id: &str,
+        department_id: &str,
+    ) -> Result<bool, StoreError> {
+        let key = (vendor_id.to_owned(), department_id.to_owned());
+        if let Some(e) = self.enrollments.get(&key) {
+            if e.1.elapsed() < CACHE_TTL {
+                return Ok(e.0);
+            }
+        }
+        let (v, d) = key.clone();
+        let active = self
+            .store
+            .run(move |c| store::repo::enrollments::is_active(c, &v, &d))
+            .await?;
+        self.enrollments.insert(key, (active, Instant::now()));
+        Ok(active)
+    }
+
+    pub fn forget_enrollment(&self, vendor_id: &str, department_id: &str) {
+        self.enrollments
+            .remove(&(vendor_id.to_owned(), department_id.to_owned()));
+    }
+
+    /// May the person's tokens be used (the user exists and is not disabled)? Cached like
+    /// clients.
+    pub async fn person_active(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        if let Some(p) = self.people.get(user_id) {
+            if p.1.elapsed() < CACHE_TTL {
+                return Ok(p.0);
+            }
+        }
+        let (t, u) = (tenant_id.to_owned(), user_id.to_owned());
+        let active = self
+            .store
+            .run(move |c| store::repo::users::find(c, &t, &u))
+            .await?
+            .is_some_and(|u| !u.disabled);
+        self.people
+            .insert(user_id.to_owned(), (active, Instant::now()));
+        Ok(active)
+    }
+
+    pub fn forget_person(&self, user_id: &str) {
+        self.people.remove(user_id);
     }
 
     pub fn forget_device(&self, device_id: &str) {

@@ -63,3 +63,17 @@ fn master_key_text_forms() {
     assert!(MasterKey::parse("too-short").is_err());
     assert!(MasterKey::parse("").is_err());
 }
+
+#[test]
+fn one_time_codes_are_six_digits_and_vary() {
+    let codes: Vec<String> = (0..200).map(|_| one_time_code().unwrap()).collect();
+    assert!(codes
+        .iter()
+        .all(|c| c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())));
+    let distinct: std::collections::HashSet<_> = codes.iter().collect();
+    assert!(
+        distinct.len() > 190,
+        "codes repeat too often: {}",
+        distinct.len()
+    );
+}

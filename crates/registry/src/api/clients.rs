@@ -3,11 +3,11 @@
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::model::{AuthMethod, ClientKind, Environment, GrantType};
-use domain::secrets::{generate_secret, MasterKey};
+use domain::secrets::MasterKey;
 use domain::{ids, now_unix};
 use josekit::jwk::KeyPair;
 use serde::{Deserialize, Serialize};
-use store::repo::clients::{self, ClientChanges, ClientRow, ClientSecretRow};
+use store::repo::clients::{self, ClientChanges, ClientRow};
 use store::repo::tenants::TenantRow;
 use store::repo::{audit, organizations};
 use store::{Store, StoreError};
@@ -111,7 +111,7 @@ fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
 
 /// RFC 6749 §3.3 scope tokens; `*` is reserved for "all allowed".
 #[allow(clippy::ptr_arg)]
-fn valid_scopes(scopes: &Vec<String>) -> Result<(), validator::ValidationError> {
+pub fn valid_scopes(scopes: &Vec<String>) -> Result<(), validator::ValidationError> {
     let ok = scopes.len() <= 100
         && scopes.iter().all(|s| {
             !s.is_empty()
@@ -230,7 +230,7 @@ fn view(r: &ClientRow) -> Client {
     }
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::Validation(vec![FieldError {
         field: field.into(),
         message: message.into(),
@@ -238,12 +238,12 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
 }
 
 /// Rules across fields, against the tenant.
-struct Checked {
-    alg: String,
-    jwks: Option<String>,
+pub struct Checked {
+    pub alg: String,
+    pub jwks: Option<String>,
 }
 
-fn check_keys_and_alg(
+pub fn check_keys_and_alg(
     tenant: &TenantRow,
     method: AuthMethod,
     alg: Option<&str>,
@@ -301,6 +301,16 @@ fn check_keys_and_alg(
 fn json_list<T: ToString>(items: &[T]) -> String {
     serde_json::to_string(&items.iter().map(T::to_string).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".into())
+}
+
+pub fn client_error(e: ClientError) -> ApiError {
+    match e {
+        ClientError::Taken => {
+            ApiError::Conflict("a client with this client_id exists in the tenant".into())
+        }
+        ClientError::Store(e) => e.into(),
+        ClientError::Crypto(e) => ApiError::Internal(e),
+    }
 }
 
 async fn managed_client(
@@ -388,6 +398,7 @@ pub async fn create(
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok()),
         jwks_uri: b.jwks_uri,
+        created_by: None,
     };
     let (row, secret) = crate::clients::create(&store, &master_key, &tenant.id, new, |row| {
         let details = serde_json::json!({"auth_method": row.auth_method});
@@ -399,13 +410,7 @@ pub async fn create(
         ))
     })
     .await
-    .map_err(|e| match e {
-        ClientError::Taken => {
-            ApiError::Conflict("a client with this client_id exists in the tenant".into())
-        }
-        ClientError::Store(e) => e.into(),
-        ClientError::Crypto(e) => ApiError::Internal(e),
-    })?;
+    .map_err(client_error)?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
@@ -438,7 +443,7 @@ pub async fn list(
     let (rows, next_cursor) = page
         .load(
             &store,
-            move |c, after, n| clients::list(c, &tenant.id, after, n),
+            move |c, after, n| clients::list(c, &tenant.id, None, after, n),
             |r| &r.id,
         )
         .await?;
@@ -629,32 +634,18 @@ pub async fn rotate_secret(
             c.auth_method
         )));
     }
-    let secret = generate_secret().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let now = now_unix();
-    let row = ClientSecretRow {
-        id: ids::new_id(),
-        client_pk: c.id.clone(),
-        secret_hash: master_key
-            .hash_secret(&secret)
-            .map_err(|e| ApiError::Internal(e.to_string()))?,
-        created_at: now,
-        expires_at: None,
-    };
     let overlap = body.0.previous_expires_in.unwrap_or(86400);
-    let event = actor.audit(
-        &tenant.id,
-        "client.secret.rotate",
-        &format!("client:{}", c.client_id),
-        serde_json::json!({"secret_id": row.id, "previous_expires_in": overlap}),
-    );
-    let (sid, inserted) = (row.id.clone(), row);
-    store
-        .transaction(move |conn| {
-            clients::insert_secret(conn, &inserted)?;
-            clients::expire_secrets_except(conn, &inserted.client_pk, &inserted.id, now + overlap)?;
-            audit::insert(conn, &event)
+    let (sid, secret) =
+        crate::clients::rotate_secret(&store, &master_key, &c.id, overlap, |secret_id| {
+            actor.audit(
+                &tenant.id,
+                "client.secret.rotate",
+                &format!("client:{}", c.client_id),
+                serde_json::json!({"secret_id": secret_id, "previous_expires_in": overlap}),
+            )
         })
-        .await?;
+        .await
+        .map_err(client_error)?;
     svc.forget_client(&tenant.id, &c.client_id);
     Ok(HttpResponse::Created().json(NewSecret {
         id: sid,

@@ -311,6 +311,7 @@ pub async fn update(
     path: web::Path<(String, String)>,
     body: Valid<UpdateUser>,
     store: web::Data<Store>,
+    svc: web::Data<tokens::TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &path.0).await?;
     let version = if_match(&req)?;
@@ -346,6 +347,11 @@ pub async fn update(
                     }
                 }
             }
+            if changes.disabled == Some(true) {
+                // Signed out everywhere: refresh tokens end now, access tokens within the
+                // token service's cache bound.
+                store::repo::refresh_tokens::revoke_user(c, &uid, now_unix())?;
+            }
             audit::insert(c, &event)?;
             let u = users::find(c, &tid, &uid)?.ok_or(StoreError::NotFound)?;
             Ok(Ok((memberships::of_user(c, &uid)?, u)))
@@ -359,6 +365,7 @@ pub async fn update(
             e => e.into(),
         })?;
     let (ms, u) = outcome?;
+    svc.forget_person(&u.id);
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, etag(u.version)))
         .json(view(&u, &ms)))

@@ -2,6 +2,8 @@
 //! application state, tenants and clients created through the registry's own functions.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod smtp;
+
 use base64::Engine;
 use domain::model::{Environment, TenantSlug};
 use domain::secrets::MasterKey;
@@ -18,6 +20,8 @@ pub const MASTER: [u8; 32] = [42; 32];
 pub struct Env {
     pub db: TestDb,
     pub state: AppState,
+    /// A real SMTP server on loopback that the app's mail goes to.
+    pub mail: smtp::MailCatcher,
 }
 
 pub fn master_key() -> MasterKey {
@@ -26,14 +30,23 @@ pub fn master_key() -> MasterKey {
 
 pub fn env() -> Env {
     let db = TestDb::new();
-    let state = state_on(&db);
-    Env { db, state }
+    let mail = smtp::MailCatcher::start();
+    let state = state_with_smtp(&db, &mail.url());
+    Env { db, state, mail }
 }
 
 /// A second application instance on the same database: another replica.
 pub fn state_on(db: &TestDb) -> AppState {
+    state_with_smtp(db, "smtp://127.0.0.1:9")
+}
+
+/// An application instance that sends its mail to `smtp_url`.
+pub fn state_with_smtp(db: &TestDb, smtp_url: &str) -> AppState {
     let store = Store::open(&db.url, PoolOptions::for_backend(db.url.backend())).unwrap();
-    AppState::new(store, master_key(), PUBLIC_URL.into())
+    let mailer =
+        integrations::mail::Mailer::smtp(smtp_url, "Portcullis <no-reply@portcullis.test>")
+            .unwrap();
+    AppState::new(store, master_key(), PUBLIC_URL.into(), mailer)
 }
 
 impl Env {
@@ -204,4 +217,36 @@ pub fn assertion_form(assertion: &str) -> String {
         ),
         ("client_assertion", assertion),
     ])
+}
+
+/// Sends one request to the app: status, headers and JSON body (like `call!`, as a function
+/// for helpers).
+pub async fn send<S, B>(
+    app: &S,
+    req: actix_web::test::TestRequest,
+) -> (u16, actix_web::http::header::HeaderMap, serde_json::Value)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    call!(app, req)
+}
+
+/// The claims of a JWT, unverified (the tests check what the server put in).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn bearer(token: &str) -> (&'static str, String) {
+    ("authorization", format!("Bearer {token}"))
 }

@@ -90,9 +90,11 @@ pub fn find_by_pk(conn: &mut DbConnection, pk: &str) -> Result<Option<ClientRow>
         .optional()?)
 }
 
+/// A page of the tenant's clients, or of those of one kind that one organization owns.
 pub fn list(
     conn: &mut DbConnection,
     tenant_id: &str,
+    owned: Option<(&str, &str)>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<ClientRow>, StoreError> {
@@ -102,6 +104,11 @@ pub fn list(
         .order(clients::id.asc())
         .limit(limit)
         .into_boxed();
+    if let Some((organization_id, kind)) = owned {
+        q = q
+            .filter(clients::organization_id.eq(organization_id.to_owned()))
+            .filter(clients::kind.eq(kind.to_owned()));
+    }
     if let Some(a) = after {
         q = q.filter(clients::id.gt(a.to_owned()));
     }

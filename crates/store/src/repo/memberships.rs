@@ -34,3 +34,39 @@ pub fn replace(
     }
     Ok(())
 }
+
+/// The user's role in the organization, if a member.
+pub fn role_of(
+    conn: &mut DbConnection,
+    user_id: &str,
+    organization_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(memberships::table
+        .filter(memberships::user_id.eq(user_id))
+        .filter(memberships::organization_id.eq(organization_id))
+        .select(memberships::role)
+        .first(conn)
+        .optional()?)
+}
+
+/// A page of the user's memberships with their organizations, by organization id.
+pub fn entities_of(
+    conn: &mut DbConnection,
+    user_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(MembershipRow, crate::repo::organizations::OrganizationRow)>, StoreError> {
+    use crate::repo::organizations::OrganizationRow;
+    use crate::schema::organizations;
+    let mut q = memberships::table
+        .inner_join(organizations::table)
+        .filter(memberships::user_id.eq(user_id.to_owned()))
+        .select((MembershipRow::as_select(), OrganizationRow::as_select()))
+        .order(memberships::organization_id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(memberships::organization_id.gt(a.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}

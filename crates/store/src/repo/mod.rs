@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod clients;
 pub mod devices;
+pub mod enrollments;
 pub mod memberships;
+pub mod mfa;
 pub mod organizations;
 pub mod refresh_tokens;
 pub mod signing_keys;

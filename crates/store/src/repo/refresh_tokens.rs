@@ -43,8 +43,8 @@ pub fn find_by_hash(
         .optional()?)
 }
 
-/// Marks the token used if it is live and belongs to `client_pk`; `Some` only for the one
-/// caller that did so.
+/// Marks a machine client's token used if it is live and belongs to `client_pk`; `Some` only
+/// for the one caller that did so. (People's tokens are not single-use.)
 pub fn use_once(
     conn: &mut DbConnection,
     hash: &[u8],
@@ -55,6 +55,7 @@ pub fn use_once(
         refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(hash))
             .filter(refresh_tokens::client_pk.eq(client_pk))
+            .filter(refresh_tokens::user_id.is_null())
             .filter(refresh_tokens::used_at.is_null())
             .filter(refresh_tokens::revoked_at.is_null())
             .filter(refresh_tokens::expires_at.gt(now)),
@@ -76,6 +77,17 @@ pub fn revoke_family(
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(Some(now)))
+    .execute(conn)?)
+}
+
+/// Revokes every live refresh token of the user (disabled, or signed out everywhere).
+pub fn revoke_user(conn: &mut DbConnection, user_id: &str, now: i64) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(Some(now)))

@@ -109,3 +109,90 @@ pub fn update_if_version(
     .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Counts a failed sign-in; the `max`-th failure in a row locks the account until
+/// `now + lock_secs`. One UPDATE, so concurrent failures on any replica all count.
+pub fn record_failed_login(
+    conn: &mut DbConnection,
+    id: &str,
+    max: i32,
+    lock_secs: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    use diesel::dsl::case_when;
+    let reached = users::failed_logins.ge(max - 1);
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set((
+            users::failed_logins.eq(case_when::<_, _, diesel::sql_types::Integer>(reached, 0)
+                .otherwise(users::failed_logins + 1)),
+            users::locked_until.eq(case_when::<
+                _,
+                _,
+                diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+            >(reached, Some(now + lock_secs))
+            .otherwise(users::locked_until)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A successful sign-in clears the failure count.
+pub fn clear_failed_logins(conn: &mut DbConnection, id: &str) -> Result<(), StoreError> {
+    diesel::update(
+        users::table.filter(users::id.eq(id)).filter(
+            users::failed_logins
+                .ne(0)
+                .or(users::locked_until.is_not_null()),
+        ),
+    )
+    .set((
+        users::failed_logins.eq(0),
+        users::locked_until.eq(None::<i64>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Takes one of the `max` code sends the user has per `window` seconds; `false` when they are
+/// used up. One conditional UPDATE, so concurrent sign-ins cannot exceed the limit.
+pub fn take_code_send(
+    conn: &mut DbConnection,
+    id: &str,
+    max: i32,
+    window: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    use diesel::dsl::case_when;
+    use diesel::sql_types::{BigInt, Integer};
+    let expired = users::code_window_start.le(now - window);
+    let n = diesel::update(
+        users::table.filter(users::id.eq(id)).filter(
+            users::code_window_start
+                .le(now - window)
+                .or(users::code_sends.lt(max)),
+        ),
+    )
+    .set((
+        users::code_sends
+            .eq(case_when::<_, _, Integer>(expired, 1).otherwise(users::code_sends + 1)),
+        users::code_window_start
+            .eq(case_when::<_, _, BigInt>(expired, now).otherwise(users::code_window_start)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Seconds until the user's code-send window ends.
+pub fn code_window_left(
+    conn: &mut DbConnection,
+    id: &str,
+    window: i64,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let start: Option<i64> = users::table
+        .filter(users::id.eq(id))
+        .select(users::code_window_start)
+        .first(conn)
+        .optional()?;
+    Ok(start.map_or(0, |s| (s + window - now).max(1)))
+}

@@ -10,6 +10,7 @@ use crate::client_auth::ASSERTION_ALGS;
 use crate::error::{OAuthError, OAuthErrorBody};
 use crate::keys::SigningAlg;
 use crate::service::{Tenant, TokenService};
+use domain::model::GrantType;
 
 /// Authorization server metadata.
 #[derive(Serialize, ToSchema)]
@@ -49,10 +50,11 @@ fn metadata(svc: &TokenService, tenant: &Tenant) -> Metadata {
         jwks_uri: format!("{base}/oauth2/jwks"),
         introspection_endpoint: format!("{base}/oauth2/introspect"),
         revocation_endpoint: format!("{base}/oauth2/revoke"),
-        grant_types_supported: vec!["client_credentials", "refresh_token"],
+        grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
         // No authorization endpoint: no response type is offered.
         response_types_supported: vec![],
-        token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+        // `none`: the tenant's public `portal` client, through which people sign in.
+        token_endpoint_auth_methods_supported: [&AUTH_METHODS[..], &["none"]].concat(),
         token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
         introspection_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
         introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
@@ -60,7 +62,7 @@ fn metadata(svc: &TokenService, tenant: &Tenant) -> Metadata {
         revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
         id_token_signing_alg_values_supported: algs,
         subject_types_supported: vec!["public"],
-        scopes_supported: vec!["openid"],
+        scopes_supported: vec!["openid", "account"],
         claims_supported: vec![
             "iss",
             "sub",
@@ -75,6 +77,9 @@ fn metadata(svc: &TokenService, tenant: &Tenant) -> Metadata {
             "device",
             "cnf",
             "roles",
+            "amr",
+            "auth_time",
+            "on_behalf_of",
             "policies",
         ],
         service_documentation: format!("{}/swagger-ui/", svc.public_url),

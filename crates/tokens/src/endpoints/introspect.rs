@@ -2,6 +2,7 @@
 //! (RFC 7009). Both take the caller's client authentication like the token endpoint.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use domain::model::AuthMethod;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -68,7 +69,13 @@ pub async fn introspect(
 ) -> Result<HttpResponse, OAuthError> {
     let form = Form::read(&req, payload).await?;
     let tenant = tenant_of(&svc, &path).await?;
-    authenticate(&svc, &tenant, &req, &form).await?;
+    let auth = authenticate(&svc, &tenant, &req, &form).await?;
+    if auth.method == AuthMethod::None {
+        // RFC 7662 §2.1: introspection answers only to authenticated (resource server) clients.
+        return Err(OAuthError::invalid_client(
+            "a public client may not introspect tokens",
+        ));
+    }
     let token = form.require("token")?;
     let body = match mint::validate(&svc, token, Some(&tenant.slug)).await {
         Ok((_, claims)) => Introspection {

@@ -1,7 +1,8 @@
 //! `POST /t/{tenant}/oauth2/token` (RFC 6749 §4.4, RFC 7523).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use domain::model::GrantType;
+use domain::accounts::{Accounts, Person, SignIn};
+use domain::model::{ClientKind, GrantType};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -9,14 +10,17 @@ use super::{no_store_json, tenant_of};
 use crate::client_auth::authenticate;
 use crate::error::{OAuthError, OAuthErrorBody, OAuthErrorCode};
 use crate::form::{printable, Form};
-use crate::service::{Client, TokenService};
+use crate::refresh::Family;
+use crate::service::{Client, Tenant, TokenService};
 use crate::{mint, refresh};
 
 /// Form parameters of the token endpoint (`application/x-www-form-urlencoded`).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct TokenRequest {
-    /// `client_credentials`, or `refresh_token` for clients whose policy issues them.
+    /// `client_credentials` (machines); `password`, then
+    /// `urn:portcullis:params:oauth:grant-type:mfa-otp` (people, through `client_id=portal`);
+    /// `refresh_token`.
     #[schema(example = "client_credentials")]
     grant_type: String,
     /// With `grant_type=refresh_token`.
@@ -25,7 +29,8 @@ pub struct TokenRequest {
     /// client's default scopes. `openid` adds an `id_token`.
     #[schema(example = "*")]
     scope: Option<String>,
-    /// With `client_secret_post`, or optionally with the other methods.
+    /// With `client_secret_post`, with a public client (`portal`), or optionally with the other
+    /// methods.
     client_id: Option<String>,
     /// `client_secret_post` only. Prefer HTTP Basic.
     client_secret: Option<String>,
@@ -34,6 +39,19 @@ pub struct TokenRequest {
     /// A JWT signed with the client's key: `iss` = `sub` = client_id, `aud` = this endpoint,
     /// `exp` at most 5 minutes ahead, a fresh `jti`.
     client_assertion: Option<String>,
+    /// `password` grant: the person's email.
+    #[schema(example = "ada@acme.example")]
+    username: Option<String>,
+    /// `password` grant.
+    password: Option<String>,
+    /// mfa-otp grant: the `mfa_token` of the `mfa_required` answer.
+    mfa_token: Option<String>,
+    /// mfa-otp grant: the 6-digit code from the email.
+    #[schema(example = "042917")]
+    otp: Option<String>,
+    /// `client_credentials` of a vendor's integration: act for this department (`FD…`); needs an
+    /// active enrollment, and the token says so in its `on_behalf_of` claim.
+    on_behalf_of: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -60,11 +78,21 @@ pub struct TokenResponse {
 
 /// Issue an access token.
 ///
-/// `client_credentials` with the client authenticated by HTTP Basic (`client_secret_basic`),
-/// by `client_id` + `client_secret` in the form (`client_secret_post`), or by a signed JWT
-/// assertion (`private_key_jwt`, RFC 7523). Clients allowed the `refresh_token` grant also get
-/// a refresh token, rotated on every use: presenting a used one revokes its whole family.
-/// Errors follow RFC 6749 §5.2.
+/// **Machines**: `client_credentials` with the client authenticated by HTTP Basic
+/// (`client_secret_basic`), by `client_id` + `client_secret` in the form
+/// (`client_secret_post`), or by a signed JWT assertion (`private_key_jwt`, RFC 7523). Clients
+/// allowed the `refresh_token` grant (integration accounts) also get a refresh token, rotated on
+/// every use: presenting a used one revokes its whole family.
+///
+/// **People** sign in through the tenant's public client `portal`: `grant_type=password` with
+/// `client_id=portal`, `username` (email) and `password`. With MFA (always in production
+/// tenants) the answer is 403 `{"error": "mfa_required", "mfa_token": …}` and a 6-digit code
+/// goes by email (5 minutes, 5 tries, single use; 5 codes per 15 minutes). Then
+/// `grant_type=urn:portcullis:params:oauth:grant-type:mfa-otp` with `client_id=portal`,
+/// `mfa_token` and `otp` gives the tokens, with `amr: ["pwd", "otp"]` and `auth_time`. A
+/// person's refresh token lives 90 minutes from sign-in and is not rotated: refreshing returns
+/// an access token only. Five wrong passwords lock the account for 15 minutes; unknown email,
+/// wrong password and locked account answer alike. Errors follow RFC 6749 §5.2.
 #[utoipa::path(
     post,
     path = "/t/{tenant}/oauth2/token",
@@ -75,7 +103,11 @@ pub struct TokenResponse {
         (status = 200, description = "Tokens issued", body = TokenResponse),
         (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope", body = OAuthErrorBody),
         (status = 401, description = "invalid_client", body = OAuthErrorBody),
+        (status = 403, description = "mfa_required: the password was right; a code was emailed, finish with the mfa-otp grant and this `mfa_token`", body = OAuthErrorBody,
+            example = json!({"error": "mfa_required", "error_description": "a code was sent to the account's email address; send it with grant_type=urn:portcullis:params:oauth:grant-type:mfa-otp, this mfa_token and otp", "mfa_token": "Jx9c…(43 characters)"})),
         (status = 404, description = "Unknown tenant", body = OAuthErrorBody),
+        (status = 429, description = "slow_down: too many codes sent; retry after `Retry-After` seconds", body = OAuthErrorBody),
+        (status = 503, description = "temporarily_unavailable: the database or the mail server is down; nothing was changed", body = OAuthErrorBody),
     ),
     security((), ("client_secret_basic" = []))
 )]
@@ -102,49 +134,157 @@ pub async fn token(
         )));
     }
     match grant_type {
-        GrantType::ClientCredentials => {
+        GrantType::ClientCredentials => client_credentials(&svc, &tenant, client, &form).await,
+        GrantType::RefreshToken => refresh_token(&svc, &tenant, client, &form).await,
+        GrantType::Password => {
+            let accounts = accounts(&svc)?;
+            let email = form.require("username")?;
+            let password = form.require("password")?;
             let scope = resolve_scope(client, form.get("scope"))?;
-            let (access, claims) = mint::client_access_token(&tenant, client, &scope)?;
-            let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
-                Some(refresh::issue(&svc, &tenant, client, &scope, None).await?)
-            } else {
-                None
-            };
-            respond(&tenant, client, access, claims, scope, refresh_token)
+            let at = tenant.account_ref();
+            match accounts
+                .password(&at, &client.pk, email, password, &scope)
+                .await?
+            {
+                SignIn::Done(person) => person_tokens(&svc, &tenant, client, &person, scope).await,
+                SignIn::MfaRequired { mfa_token } => Err(OAuthError::mfa_required(mfa_token)),
+            }
         }
-        GrantType::RefreshToken => {
-            let old = refresh::redeem(&svc, client, form.require("refresh_token")?).await?;
-            // A narrower scope may be asked for; never a wider one (RFC 6749 §6).
-            let scope = match form.get("scope") {
-                None => old.scope.clone(),
-                Some(asked) => {
-                    let granted: Vec<&str> = old.scope.split(' ').collect();
-                    if let Some(extra) = asked
-                        .split(' ')
-                        .find(|s| !s.is_empty() && !granted.contains(s))
-                    {
-                        return Err(OAuthError::invalid_scope(format!(
-                            "scope `{}` was not granted to this refresh token",
-                            printable(extra)
-                        )));
-                    }
-                    asked.to_owned()
-                }
-            };
-            let (access, claims) = mint::client_access_token(&tenant, client, &scope)?;
-            let next =
-                refresh::issue(&svc, &tenant, client, &old.scope, Some(old.family_id)).await?;
-            respond(&tenant, client, access, claims, scope, Some(next))
+        GrantType::MfaOtp => {
+            let accounts = accounts(&svc)?;
+            let mfa_token = form.require("mfa_token")?;
+            let otp = form.require("otp")?;
+            let at = tenant.account_ref();
+            let (person, scope) = accounts.mfa_otp(&at, &client.pk, mfa_token, otp).await?;
+            person_tokens(&svc, &tenant, client, &person, scope).await
         }
-        other => Err(OAuthError::new(
-            OAuthErrorCode::UnsupportedGrantType,
-            format!("grant_type {other} is not supported at this endpoint yet"),
-        )),
     }
 }
 
+fn accounts(svc: &TokenService) -> Result<&dyn Accounts, OAuthError> {
+    svc.accounts().ok_or_else(|| {
+        OAuthError::new(
+            OAuthErrorCode::UnsupportedGrantType,
+            "people cannot sign in on this server",
+        )
+    })
+}
+
+async fn client_credentials(
+    svc: &TokenService,
+    tenant: &Tenant,
+    client: &Client,
+    form: &Form,
+) -> Result<HttpResponse, OAuthError> {
+    let scope = resolve_scope(client, form.get("scope"))?;
+    let on_behalf_of = form.get("on_behalf_of");
+    if let Some(department) = on_behalf_of {
+        check_enrollment(svc, client, department).await?;
+    }
+    let (access, claims) = mint::client_access_token(tenant, client, &scope, on_behalf_of)?;
+    let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
+        let family = Family::Machine {
+            family: None,
+            on_behalf_of,
+        };
+        Some(refresh::issue(svc, tenant, client, &scope, family).await?)
+    } else {
+        None
+    };
+    respond(tenant, client, access, claims, scope, refresh_token)
+}
+
+/// An integration may act for a department only while its vendor's enrollment is active.
+async fn check_enrollment(
+    svc: &TokenService,
+    client: &Client,
+    department: &str,
+) -> Result<(), OAuthError> {
+    let vendor = match (&client.kind, &client.organization_id) {
+        (ClientKind::Integration, Some(org)) => org,
+        _ => {
+            return Err(OAuthError::invalid_request(
+                "on_behalf_of is for integration accounts of a vendor",
+            ))
+        }
+    };
+    if svc.enrollment_active(vendor, department).await? {
+        Ok(())
+    } else {
+        Err(OAuthError::unauthorized_client(format!(
+            "this integration's vendor is not enrolled to act for `{}`",
+            printable(department)
+        )))
+    }
+}
+
+async fn refresh_token(
+    svc: &TokenService,
+    tenant: &Tenant,
+    client: &Client,
+    form: &Form,
+) -> Result<HttpResponse, OAuthError> {
+    let old = refresh::redeem(svc, client, form.require("refresh_token")?).await?;
+    // A narrower scope may be asked for; never a wider one (RFC 6749 §6).
+    let scope = match form.get("scope") {
+        None => old.row.scope.clone(),
+        Some(asked) => {
+            let granted: Vec<&str> = old.row.scope.split(' ').collect();
+            if let Some(extra) = asked
+                .split(' ')
+                .find(|s| !s.is_empty() && !granted.contains(s))
+            {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope `{}` was not granted to this refresh token",
+                    printable(extra)
+                )));
+            }
+            asked.to_owned()
+        }
+    };
+    if let Some(user_id) = old.person() {
+        // People: a new access token only; the refresh token keeps its fixed expiry.
+        let at = tenant.account_ref();
+        let mut person = accounts(svc)?
+            .current(&at, user_id)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_grant("the account is disabled"))?;
+        person.amr = old.claims.amr.clone().unwrap_or_default();
+        person.auth_time = old.claims.auth_time.unwrap_or(old.row.created_at);
+        let (access, claims) = mint::person_access_token(tenant, client, &person, &scope)?;
+        return respond(tenant, client, access, claims, scope, None);
+    }
+    let on_behalf_of = old.claims.on_behalf_of.as_deref();
+    if let Some(department) = on_behalf_of {
+        check_enrollment(svc, client, department).await?;
+    }
+    let (access, claims) = mint::client_access_token(tenant, client, &scope, on_behalf_of)?;
+    let family = Family::Machine {
+        family: Some(old.row.family_id.clone()),
+        on_behalf_of,
+    };
+    let next = refresh::issue(svc, tenant, client, &old.row.scope, family).await?;
+    respond(tenant, client, access, claims, scope, Some(next))
+}
+
+async fn person_tokens(
+    svc: &TokenService,
+    tenant: &Tenant,
+    client: &Client,
+    person: &Person,
+    scope: String,
+) -> Result<HttpResponse, OAuthError> {
+    let (access, claims) = mint::person_access_token(tenant, client, person, &scope)?;
+    let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
+        Some(refresh::issue(svc, tenant, client, &scope, Family::Person(person)).await?)
+    } else {
+        None
+    };
+    respond(tenant, client, access, claims, scope, refresh_token)
+}
+
 fn respond(
-    tenant: &crate::service::Tenant,
+    tenant: &Tenant,
     client: &Client,
     access: mint::Minted,
     claims: domain::claims::AccessClaims,

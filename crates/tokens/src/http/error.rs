@@ -54,8 +54,14 @@ pub enum ApiError {
     /// RFC 6750 `invalid_token`: the reason is safe to show (expired, revoked, ...).
     #[error("{0}")]
     InvalidToken(String),
+    /// RFC 9470: the token is valid, but the sign-in behind it is not strong or recent enough.
+    #[error("this needs a sign-in with the emailed code within the last {max_age} seconds")]
+    StepUpRequired { max_age: i64 },
     #[error("you may not do this")]
     Forbidden,
+    /// Forbidden, with the reason (safe to show) and what would allow it.
+    #[error("{0}")]
+    Denied(String),
     #[error("{0} not found")]
     NotFound(String),
     #[error("send `If-Match` with the resource's ETag")]
@@ -82,7 +88,11 @@ impl ApiError {
             ApiError::Validation(_) => ("validation", "Invalid request"),
             ApiError::Unauthorized => ("unauthorized", "Authentication required"),
             ApiError::InvalidToken(_) => ("invalid-token", "Invalid access token"),
-            ApiError::Forbidden => ("forbidden", "Forbidden"),
+            ApiError::StepUpRequired { .. } => (
+                "insufficient-user-authentication",
+                "Insufficient user authentication",
+            ),
+            ApiError::Forbidden | ApiError::Denied(_) => ("forbidden", "Forbidden"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::PreconditionRequired => ("precondition-required", "Precondition required"),
             ApiError::PreconditionFailed => ("precondition-failed", "Precondition failed"),
@@ -105,6 +115,11 @@ impl ApiError {
                 "send a valid access token as `Authorization: Bearer <token>`".to_owned()
             }
             ApiError::InvalidToken(why) => format!("{why}; obtain a new token and retry"),
+            ApiError::StepUpRequired { max_age } => format!(
+                "sign in again with your password and the emailed code (grant_type=password, then \
+                 urn:portcullis:params:oauth:grant-type:mfa-otp); this action accepts sign-ins of \
+                 the last {max_age} seconds"
+            ),
             ApiError::Unavailable(_) => "a backing service is unavailable; retry later".to_owned(),
             ApiError::Internal(_) => {
                 "an unexpected error occurred; report the request id to the operator".to_owned()
@@ -152,8 +167,10 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unauthorized | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized
+            | ApiError::InvalidToken(_)
+            | ApiError::StepUpRequired { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden | ApiError::Denied(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -189,6 +206,11 @@ impl ResponseError for ApiError {
             ApiError::InvalidToken(why) => HeaderValue::from_str(&format!(
                 "Bearer error=\"invalid_token\", error_description=\"{}\"",
                 why.replace(['"', '\\'], "")
+            ))
+            .ok(),
+            ApiError::StepUpRequired { max_age } => HeaderValue::from_str(&format!(
+                "Bearer error=\"insufficient_user_authentication\", error_description=\"a recent \
+                 sign-in with the emailed code is required\", max_age=\"{max_age}\""
             ))
             .ok(),
             _ => None,

@@ -17,7 +17,7 @@ use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 use super::{ApiError, FieldError};
 
 /// A JSON body that parsed and passed its `validator` rules; otherwise a 422 problem listing
-/// every invalid field.
+/// every invalid field. An absent body (no content, no content type) reads as `{}`.
 pub struct Valid<T>(pub T);
 
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for Valid<T> {
@@ -34,9 +34,10 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Valid<T> {
                 let v = v.trim();
                 v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
             });
+        let declared = req.headers().contains_key(CONTENT_TYPE);
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            if !is_json {
+            if !is_json && declared {
                 return Err(ApiError::UnsupportedMediaType(
                     "send the body as JSON with `Content-Type: application/json`".into(),
                 )
@@ -53,7 +54,18 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Valid<T> {
                             ApiError::BadRequest(format!("the request body could not be read: {e}"))
                         }
                     })?;
-            let value: T = parse(&bytes)?;
+            // No body at all reads as `{}`: bodies whose fields are all optional may be left
+            // out (`POST …/secret`); others answer 422 naming the missing fields.
+            let value: T = if bytes.is_empty() {
+                parse(b"{}")?
+            } else if !is_json {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as JSON with `Content-Type: application/json`".into(),
+                )
+                .into());
+            } else {
+                parse(&bytes)?
+            };
             value
                 .validate()
                 .map_err(|e| ApiError::Validation(field_errors(&e)))?;

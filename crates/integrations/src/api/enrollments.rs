@@ -1,0 +1,379 @@
+//! `/account/enrollments`: a vendor asks to act for a department; the department's owners and
+//! admins (or a tenant admin) approve or refuse; either side revokes. While an enrollment is
+//! active, the vendor's integrations may ask for tokens `on_behalf_of` the department.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{web, HttpResponse};
+use domain::model::{EnrollmentStatus, MembershipRole, OrganizationKind};
+use domain::{ids, now_unix};
+use registry::api::clients::invalid;
+use serde::{Deserialize, Serialize};
+use store::repo::enrollments::{self, EnrollmentRow};
+use store::repo::{audit, memberships, organizations};
+use store::Store;
+use tokens::http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
+use tokens::TokenService;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::caller::{kind_of, Caller};
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"vendor_id": "VN0192f0c4e8a37c1e9d4b5a6f7e8d9c0a", "department_id": "FD0192f0c4e8a37c1e9d4b5a6f7e8d9c0b"}))]
+pub struct CreateEnrollment {
+    /// Your vendor entity (you are its owner or admin).
+    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    pub vendor_id: String,
+    /// The department to act for.
+    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    pub department_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0d", "vendor_id": "VN0192f0c4e8a37c1e9d4b5a6f7e8d9c0a", "department_id": "FD0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "status": "pending", "requested_by": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0c", "decided_by": null, "created_at": 1767225600, "updated_at": 1767225600}))]
+pub struct Enrollment {
+    pub id: String,
+    pub vendor_id: String,
+    pub department_id: String,
+    pub status: EnrollmentStatus,
+    pub requested_by: Option<String>,
+    pub decided_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollmentList {
+    pub items: Vec<Enrollment>,
+    pub next_cursor: Option<String>,
+}
+
+fn view(r: &EnrollmentRow) -> Result<Enrollment, ApiError> {
+    Ok(Enrollment {
+        id: r.id.clone(),
+        vendor_id: r.vendor_id.clone(),
+        department_id: r.department_id.clone(),
+        status: r
+            .status
+            .parse()
+            .map_err(|e| ApiError::Internal(format!("enrollment status: {e}")))?,
+        requested_by: r.requested_by.clone(),
+        decided_by: r.decided_by.clone(),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+/// Ask to act for a department.
+///
+/// The caller is an owner or admin of the vendor (`VN…`). A refused or revoked enrollment can
+/// be asked for again; a pending or active one is a 409.
+#[utoipa::path(
+    post, path = "/account/enrollments", tag = "Account",
+    request_body = CreateEnrollment,
+    responses(
+        (status = 201, description = "Requested; pending until the department decides", body = Enrollment),
+        CommonProblems,
+        BodyProblems,
+        (status = 409, description = "Already pending or active", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    caller: Caller,
+    body: Valid<CreateEnrollment>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let vendor = caller
+        .managed_entity(&store, &b.vendor_id, "enroll it with departments")
+        .await?;
+    if kind_of(&vendor) != Some(OrganizationKind::Vendor) {
+        return Err(invalid("vendor_id", "must be a vendor entity (`VN…`)"));
+    }
+    let (tid, did) = (vendor.tenant_id.clone(), b.department_id.clone());
+    let department = store
+        .run(move |c| organizations::find(c, &tid, &did))
+        .await?
+        .filter(|o| kind_of(o) == Some(OrganizationKind::Department))
+        .ok_or_else(|| invalid("department_id", "no such department (`FD…`) in this tenant"))?;
+    let now = now_unix();
+    let by = caller.user.id.clone();
+    let row = EnrollmentRow {
+        id: ids::new_id(),
+        tenant_id: vendor.tenant_id.clone(),
+        vendor_id: vendor.id.clone(),
+        department_id: department.id.clone(),
+        status: EnrollmentStatus::Pending.to_string(),
+        requested_by: Some(by.clone()),
+        decided_by: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let event = caller.audit(
+        "enrollment.request",
+        &format!("enrollment:{}:{}", vendor.id, department.id),
+        serde_json::json!({"vendor_id": vendor.id, "department_id": department.id}),
+    );
+    let outcome = store
+        .transaction(move |c| {
+            let row = match enrollments::find_pair(c, &row.vendor_id, &row.department_id)? {
+                None => {
+                    enrollments::insert(c, &row)?;
+                    row
+                }
+                Some(existing) => {
+                    if !enrollments::request_again(c, &existing.id, &by, now)? {
+                        return Ok(Err(existing));
+                    }
+                    enrollments::find(c, &existing.tenant_id, &existing.id)?
+                        .ok_or(store::StoreError::NotFound)?
+                }
+            };
+            audit::insert(c, &event)?;
+            Ok(Ok(row))
+        })
+        .await?;
+    match outcome {
+        Ok(row) => Ok(HttpResponse::Created()
+            .insert_header((LOCATION, format!("/account/enrollments/{}", row.id)))
+            .json(view(&row)?)),
+        Err(existing) => Err(ApiError::Conflict(format!(
+            "enrollment {} is already {}",
+            existing.id, existing.status
+        ))),
+    }
+}
+
+/// List the enrollments of my entities (a tenant admin sees all of the tenant's).
+#[utoipa::path(
+    get, path = "/account/enrollments", tag = "Account",
+    params(PageQuery),
+    responses((status = 200, description = "A page of enrollments", body = EnrollmentList), CommonProblems),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    caller: Caller,
+    page: web::Query<PageQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (tid, uid, all) = (
+        caller.tenant_id().to_owned(),
+        caller.user.id.clone(),
+        caller.is_tenant_admin(),
+    );
+    let (rows, next_cursor) = page
+        .load(
+            &store,
+            move |c, after, n| {
+                if all {
+                    return enrollments::list(c, &tid, None, after, n);
+                }
+                let mine: Vec<String> = memberships::of_user(c, &uid)?
+                    .into_iter()
+                    .map(|m| m.organization_id)
+                    .collect();
+                enrollments::list(c, &tid, Some(&mine), after, n)
+            },
+            |r| &r.id,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(EnrollmentList {
+        items: rows.iter().map(view).collect::<Result<_, _>>()?,
+        next_cursor,
+    }))
+}
+
+/// Which side may make a change.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Department,
+    Either,
+}
+
+/// The enrollment, if the caller may make a change from `side`: a manager (owner or admin) of
+/// that side, or a tenant admin. Members get 403; people unrelated to it, 404.
+async fn decidable(
+    store: &Store,
+    caller: &Caller,
+    id: &str,
+    side: Side,
+) -> Result<EnrollmentRow, ApiError> {
+    let (tid, eid, uid) = (
+        caller.tenant_id().to_owned(),
+        id.to_owned(),
+        caller.user.id.clone(),
+    );
+    let found = store
+        .run(move |c| {
+            let Some(e) = enrollments::find(c, &tid, &eid)? else {
+                return Ok(None);
+            };
+            let vendor = memberships::role_of(c, &uid, &e.vendor_id)?;
+            let department = memberships::role_of(c, &uid, &e.department_id)?;
+            Ok(Some((e, vendor, department)))
+        })
+        .await?;
+    let Some((e, vendor, department)) = found else {
+        return Err(ApiError::NotFound("enrollment".into()));
+    };
+    if caller.is_tenant_admin() {
+        return Ok(e);
+    }
+    let manages = |r: &Option<String>| {
+        r.as_deref().is_some_and(|r| {
+            r == MembershipRole::Owner.as_str() || r == MembershipRole::Admin.as_str()
+        })
+    };
+    let allowed = match side {
+        Side::Department => manages(&department),
+        Side::Either => manages(&department) || manages(&vendor),
+    };
+    if allowed {
+        Ok(e)
+    } else if vendor.is_some() || department.is_some() {
+        Err(ApiError::Denied(match side {
+            Side::Department => {
+                "only an owner or admin of the department (or a tenant admin) decides".into()
+            }
+            Side::Either => {
+                "only an owner or admin of the vendor or the department may revoke".into()
+            }
+        }))
+    } else {
+        Err(ApiError::NotFound("enrollment".into()))
+    }
+}
+
+async fn transition(
+    caller: Caller,
+    id: &str,
+    side: Side,
+    from: &'static [&'static str],
+    to: EnrollmentStatus,
+    store: &Store,
+    svc: &TokenService,
+) -> Result<HttpResponse, ApiError> {
+    let e = decidable(store, &caller, id, side).await?;
+    let event = caller.audit(
+        &format!("enrollment.{}", verb(to)),
+        &format!("enrollment:{}:{}", e.vendor_id, e.department_id),
+        serde_json::json!({"id": e.id, "from": e.status}),
+    );
+    let (eid, tid, by) = (e.id.clone(), e.tenant_id.clone(), caller.user.id.clone());
+    let updated = store
+        .transaction(move |c| {
+            if !enrollments::transition(c, &eid, from, to.as_str(), &by, now_unix())? {
+                return Ok(None);
+            }
+            audit::insert(c, &event)?;
+            enrollments::find(c, &tid, &eid)
+        })
+        .await?;
+    // Tokens acting under it must see the change at once here.
+    svc.forget_enrollment(&e.vendor_id, &e.department_id);
+    match updated {
+        Some(row) => Ok(HttpResponse::Ok().json(view(&row)?)),
+        None => Err(ApiError::Conflict(format!(
+            "the enrollment is {}; it must be {} to {}",
+            e.status,
+            from.join(" or "),
+            verb(to)
+        ))),
+    }
+}
+
+fn verb(to: EnrollmentStatus) -> &'static str {
+    match to {
+        EnrollmentStatus::Active => "approve",
+        EnrollmentStatus::Refused => "refuse",
+        EnrollmentStatus::Revoked => "revoke",
+        EnrollmentStatus::Pending => "request",
+    }
+}
+
+/// Approve a pending enrollment (owner or admin of the department, or a tenant admin).
+#[utoipa::path(
+    post, path = "/account/enrollments/{id}/approve", tag = "Account",
+    params(("id" = String, Path, description = "Enrollment id")),
+    responses(
+        (status = 200, description = "Active", body = Enrollment),
+        CommonProblems,
+        (status = 409, description = "Not pending", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn approve(
+    caller: Caller,
+    id: web::Path<String>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let to = EnrollmentStatus::Active;
+    transition(
+        caller,
+        &id,
+        Side::Department,
+        &["pending"],
+        to,
+        &store,
+        &svc,
+    )
+    .await
+}
+
+/// Refuse a pending enrollment (owner or admin of the department, or a tenant admin).
+#[utoipa::path(
+    post, path = "/account/enrollments/{id}/refuse", tag = "Account",
+    params(("id" = String, Path, description = "Enrollment id")),
+    responses(
+        (status = 200, description = "Refused", body = Enrollment),
+        CommonProblems,
+        (status = 409, description = "Not pending", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn refuse(
+    caller: Caller,
+    id: web::Path<String>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let to = EnrollmentStatus::Refused;
+    transition(
+        caller,
+        &id,
+        Side::Department,
+        &["pending"],
+        to,
+        &store,
+        &svc,
+    )
+    .await
+}
+
+/// Revoke an enrollment (either side's owner or admin, or a tenant admin).
+///
+/// Tokens issued `on_behalf_of` the department stop validating at once on this server (other
+/// replicas within 5 seconds), and the vendor's integrations can no longer ask for them.
+#[utoipa::path(
+    post, path = "/account/enrollments/{id}/revoke", tag = "Account",
+    params(("id" = String, Path, description = "Enrollment id")),
+    responses(
+        (status = 200, description = "Revoked", body = Enrollment),
+        CommonProblems,
+        (status = 409, description = "Already refused or revoked", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke(
+    caller: Caller,
+    id: web::Path<String>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let to = EnrollmentStatus::Revoked;
+    let from: &[&str] = &["pending", "active"];
+    transition(caller, &id, Side::Either, from, to, &store, &svc).await
+}

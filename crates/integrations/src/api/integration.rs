@@ -1,0 +1,367 @@
+//! `/account/integration/{entity_id}`: integration accounts — machine clients owned by an
+//! entity, created by its owners and admins behind a recent emailed-code sign-in.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{web, HttpResponse};
+use domain::model::{AuthMethod, ClientKind, GrantType};
+use domain::secrets::MasterKey;
+use registry::api::clients::{
+    check_keys_and_alg, client_error, invalid, valid_scopes, NewSecret, RotateSecret,
+};
+use registry::clients::NewClient;
+use registry::tenants::TenantSettings;
+use serde::{Deserialize, Serialize};
+use store::repo::clients::{self, ClientRow};
+use store::repo::tenants::TenantRow;
+use store::repo::{audit, organizations::OrganizationRow};
+use store::Store;
+use tokens::http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
+use tokens::TokenService;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::caller::Caller;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme CAD connector", "scopes": ["reports:write"], "auth_method": "client_secret_basic"}))]
+pub struct CreateIntegration {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: String,
+    /// What its tokens may carry (within the tenant's `integration_scopes`, when set).
+    #[validate(
+        length(min = 1, message = "give at least one scope"),
+        custom(function = "valid_scopes")
+    )]
+    pub scopes: Vec<String>,
+    /// `client_secret_basic` (default), `client_secret_post` or `private_key_jwt`.
+    #[serde(default = "basic")]
+    pub auth_method: AuthMethod,
+    /// `RS256` (default) or `ES256`.
+    pub access_token_alg: Option<String>,
+    /// `private_key_jwt`: the public keys inline …
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// … or where they are published (https in production tenants).
+    #[validate(url(message = "must be a URL"))]
+    pub jwks_uri: Option<String>,
+}
+
+fn basic() -> AuthMethod {
+    AuthMethod::ClientSecretBasic
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Integration {
+    pub client_id: String,
+    pub name: String,
+    /// The entity that owns it.
+    pub entity_id: String,
+    pub auth_method: String,
+    pub scopes: Vec<String>,
+    pub access_token_alg: String,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
+    /// The person who created it.
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"client_id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "client_secret": "qN3v…(43 characters)", "name": "Acme CAD connector", "entity_id": "VN0192f0c4e8a37c1e9d4b5a6f7e8d9c0a", "auth_method": "client_secret_basic", "scopes": ["reports:write"], "access_token_alg": "RS256", "jwks": null, "jwks_uri": null, "created_by": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0c", "created_at": 1767225600, "disabled": false}))]
+pub struct CreatedIntegration {
+    #[serde(flatten)]
+    pub integration: Integration,
+    /// Shown once, for secret methods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationList {
+    pub items: Vec<Integration>,
+    pub next_cursor: Option<String>,
+}
+
+fn view(r: &ClientRow) -> Integration {
+    Integration {
+        client_id: r.client_id.clone(),
+        name: r.name.clone(),
+        entity_id: r.organization_id.clone().unwrap_or_default(),
+        auth_method: r.auth_method.clone(),
+        scopes: serde_json::from_str(&r.scopes).unwrap_or_default(),
+        access_token_alg: r.access_token_alg.clone(),
+        jwks: r.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+        jwks_uri: r.jwks_uri.clone(),
+        created_by: r.created_by.clone(),
+        created_at: r.created_at,
+        disabled: r.disabled,
+    }
+}
+
+async fn tenant_row(store: &Store, caller: &Caller) -> Result<TenantRow, ApiError> {
+    registry::tenants::find(store, caller.tenant_id())
+        .await?
+        .ok_or_else(|| ApiError::NotFound("tenant".into()))
+}
+
+/// The entity's integration `client_id`, else 404.
+async fn integration_of(
+    store: &Store,
+    org: &OrganizationRow,
+    client_id: &str,
+) -> Result<ClientRow, ApiError> {
+    let (tid, cid) = (org.tenant_id.clone(), client_id.to_owned());
+    store
+        .run(move |c| clients::find(c, &tid, &cid))
+        .await?
+        .filter(|c| {
+            c.kind == ClientKind::Integration.as_str()
+                && c.organization_id.as_deref() == Some(org.id.as_str())
+        })
+        .ok_or_else(|| ApiError::NotFound("integration".into()))
+}
+
+/// Create an integration account for an entity.
+///
+/// Needs an owner or admin of the entity, signed in with the emailed code within the last 10
+/// minutes (else 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"`,
+/// RFC 9470). The integration gets tokens with `client_credentials` and rotating refresh tokens;
+/// a vendor's integration may add `on_behalf_of=<department id>` for departments enrolled with it.
+#[utoipa::path(
+    post, path = "/account/integration/{entity_id}", tag = "Account",
+    params(("entity_id" = String, Path, description = "The owning entity (`VN…`, `FD…`, `OR…`)")),
+    request_body = CreateIntegration,
+    responses(
+        (status = 201, description = "Created; the secret is shown only now", body = CreatedIntegration),
+        CommonProblems,
+        BodyProblems,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    caller: Caller,
+    entity_id: web::Path<String>,
+    body: Valid<CreateIntegration>,
+    store: web::Data<Store>,
+    master_key: web::Data<MasterKey>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller
+        .managed_entity(&store, &entity_id, "create integrations")
+        .await?;
+    caller.require_recent_mfa()?;
+    let tenant = tenant_row(&store, &caller).await?;
+    let b = body.0;
+    let checked = check_keys_and_alg(
+        &tenant,
+        b.auth_method,
+        b.access_token_alg.as_deref(),
+        b.jwks.as_ref(),
+        b.jwks_uri.as_deref(),
+    )?;
+    let has_keys = b.jwks.is_some() || b.jwks_uri.is_some();
+    match (b.auth_method == AuthMethod::PrivateKeyJwt, has_keys) {
+        (true, false) => {
+            return Err(invalid(
+                "jwks",
+                "private_key_jwt needs the public keys: give jwks or jwks_uri",
+            ))
+        }
+        (false, true) => {
+            return Err(invalid(
+                "jwks",
+                "jwks and jwks_uri are for private_key_jwt; secret methods get a secret",
+            ))
+        }
+        _ => {}
+    }
+    if let Some(allowed) = TenantSettings::from_row(&tenant).integration_scopes {
+        if let Some(extra) = b.scopes.iter().find(|s| !allowed.contains(s)) {
+            return Err(invalid(
+                "scopes",
+                format!(
+                    "`{extra}` is not a scope integrations may have here; allowed: {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    let new = NewClient {
+        name: b.name,
+        kind: ClientKind::Integration,
+        auth_method: b.auth_method,
+        grant_types: vec![GrantType::ClientCredentials, GrantType::RefreshToken],
+        scopes: b.scopes,
+        organization_id: Some(org.id.clone()),
+        access_token_alg: checked.alg,
+        jwks: checked
+            .jwks
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok()),
+        jwks_uri: b.jwks_uri,
+        created_by: Some(caller.user.id.clone()),
+        ..NewClient::machine("", &[])
+    };
+    let (row, secret) = registry::clients::create(&store, &master_key, &tenant.id, new, |row| {
+        Some(caller.audit(
+            "integration.create",
+            &format!("client:{}", row.client_id),
+            serde_json::json!({"entity_id": org.id, "auth_method": row.auth_method}),
+        ))
+    })
+    .await
+    .map_err(client_error)?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            LOCATION,
+            format!("/account/integration/{}/{}", org.id, row.client_id),
+        ))
+        .json(CreatedIntegration {
+            integration: view(&row),
+            client_secret: secret,
+        }))
+}
+
+/// List an entity's integration accounts (any member).
+#[utoipa::path(
+    get, path = "/account/integration/{entity_id}", tag = "Account",
+    params(("entity_id" = String, Path, description = "The owning entity"), PageQuery),
+    responses((status = 200, description = "A page of integrations", body = IntegrationList), CommonProblems),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    caller: Caller,
+    entity_id: web::Path<String>,
+    page: web::Query<PageQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, _) = caller.entity(&store, &entity_id).await?;
+    let (rows, next_cursor) = page
+        .load(
+            &store,
+            move |c, after, n| {
+                let owned = Some((org.id.as_str(), ClientKind::Integration.as_str()));
+                clients::list(c, &org.tenant_id, owned, after, n)
+            },
+            |r| &r.id,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(IntegrationList {
+        items: rows.iter().map(view).collect(),
+        next_cursor,
+    }))
+}
+
+/// Get one of an entity's integration accounts (any member).
+#[utoipa::path(
+    get, path = "/account/integration/{entity_id}/{client_id}", tag = "Account",
+    params(("entity_id" = String, Path, description = "The owning entity"), ("client_id" = String, Path, description = "The integration's client_id")),
+    responses((status = 200, description = "The integration", body = Integration), CommonProblems),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, _) = caller.entity(&store, &path.0).await?;
+    let row = integration_of(&store, &org, &path.1).await?;
+    Ok(HttpResponse::Ok().json(view(&row)))
+}
+
+/// Delete an integration account.
+///
+/// Owner or admin. Its refresh tokens are revoked and its access tokens stop validating at once
+/// on this server (other replicas within the 5-second client cache).
+#[utoipa::path(
+    delete, path = "/account/integration/{entity_id}/{client_id}", tag = "Account",
+    params(("entity_id" = String, Path, description = "The owning entity"), ("client_id" = String, Path, description = "The integration's client_id")),
+    responses((status = 204, description = "Deleted"), CommonProblems),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    store: web::Data<Store>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller
+        .managed_entity(&store, &path.0, "delete integrations")
+        .await?;
+    let row = integration_of(&store, &org, &path.1).await?;
+    let event = caller.audit(
+        "integration.delete",
+        &format!("client:{}", row.client_id),
+        serde_json::json!({"entity_id": org.id}),
+    );
+    let pk = row.id.clone();
+    store
+        .transaction(move |c| {
+            // Its refresh tokens go with it (ON DELETE CASCADE).
+            clients::delete(c, &pk)?;
+            audit::insert(c, &event)
+        })
+        .await?;
+    svc.forget_client(&row.tenant_id, &row.client_id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Rotate an integration's secret.
+///
+/// Owner or admin, signed in with the emailed code within the last 10 minutes (RFC 9470
+/// step-up, as for creation). The new secret is answered once; the previous ones keep working
+/// for `previous_expires_in` seconds (default a day; 0 ends them now). The body may be left out.
+#[utoipa::path(
+    post, path = "/account/integration/{entity_id}/{client_id}/secret", tag = "Account",
+    params(("entity_id" = String, Path, description = "The owning entity"), ("client_id" = String, Path, description = "The integration's client_id")),
+    request_body(content = Option<RotateSecret>, description = "Optional"),
+    responses(
+        (status = 201, description = "The new secret, shown only now", body = NewSecret),
+        CommonProblems,
+        BodyProblems,
+        (status = 409, description = "The integration authenticates with keys, not a secret", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn rotate_secret(
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: Valid<RotateSecret>,
+    store: web::Data<Store>,
+    master_key: web::Data<MasterKey>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, ApiError> {
+    let org = caller
+        .managed_entity(&store, &path.0, "rotate integration secrets")
+        .await?;
+    caller.require_recent_mfa()?;
+    let row = integration_of(&store, &org, &path.1).await?;
+    if !row
+        .auth_method
+        .parse::<AuthMethod>()
+        .is_ok_and(AuthMethod::uses_secret)
+    {
+        return Err(ApiError::Conflict(format!(
+            "the integration authenticates with {}, not a secret",
+            row.auth_method
+        )));
+    }
+    let overlap = body.0.previous_expires_in.unwrap_or(86400);
+    let (id, secret) =
+        registry::clients::rotate_secret(&store, &master_key, &row.id, overlap, |secret_id| {
+            caller.audit(
+                "integration.secret.rotate",
+                &format!("client:{}", row.client_id),
+                serde_json::json!({"secret_id": secret_id, "previous_expires_in": overlap}),
+            )
+        })
+        .await
+        .map_err(client_error)?;
+    svc.forget_client(&row.tenant_id, &row.client_id);
+    Ok(HttpResponse::Created().json(NewSecret {
+        id,
+        client_secret: secret,
+    }))
+}
