@@ -1021,3 +1021,48 @@ async fn sandbox_people_without_mfa_sign_in_with_the_password_but_cannot_step_up
     .await;
     assert_eq!(s, 400, "{r}");
 }
+
+#[actix_web::test]
+async fn tls_required_refuses_a_server_without_starttls() {
+    let w = world().await;
+    // The catcher offers no STARTTLS: with `tls=required` the code must not go in clear.
+    let state = state_with_smtp(&w.env.db, &format!("{}?tls=required", w.env.mail.url()));
+    let app = test::init_service(build(&state)).await;
+    let (s, _, b) = send(
+        &app,
+        post_form(&token_url("neris"), password_form(ADA, PASSWORD)),
+    )
+    .await;
+    assert_eq!(s, 503, "{b}");
+    assert_eq!(w.env.mail.count(), 0);
+}
+
+#[actix_web::test]
+async fn without_smtp_the_codes_go_to_the_outbox_as_eml_files() {
+    let w = world().await;
+    let outbox = tempfile::tempdir().unwrap();
+    let mailer = integrations::mail::Mailer::outbox(
+        outbox.path().to_owned(),
+        "Portcullis <no-reply@portcullis.test>",
+    )
+    .unwrap();
+    let state = state_with_mailer(&w.env.db, mailer);
+    let app = test::init_service(build(&state)).await;
+    let mfa = start_sign_in(&app, ADA).await;
+    let files: Vec<_> = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].extension().unwrap(), "eml");
+    let eml = std::fs::read_to_string(&files[0]).unwrap();
+    let code = smtp::Delivered {
+        from: String::new(),
+        to: Vec::new(),
+        data: eml,
+    }
+    .subject_code()
+    .unwrap();
+    let (s, _, b) = send(&app, post_form(&token_url("neris"), otp_form(&mfa, &code))).await;
+    assert_eq!(s, 200, "{b}");
+}

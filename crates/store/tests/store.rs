@@ -130,3 +130,172 @@ fn a_bad_postgres_url_reports_the_real_error() {
     let text = err.to_string();
     assert!(text.contains("connect"), "{text}");
 }
+
+#[tokio::test]
+async fn purge_drops_only_expired_codes_and_refresh_tokens() {
+    use store::repo::clients::{self, ClientRow};
+    use store::repo::mfa::{self, MfaChallengeRow};
+    use store::repo::refresh_tokens::{self, RefreshTokenRow};
+    use store::repo::users::{self, UserRow};
+    let db = TestDb::new();
+    let store = open(&db);
+    let now = 1_000_000;
+    store
+        .transaction(move |c| {
+            tenants::insert(c, &tenant("t1", "acme"))?;
+            users::insert(
+                c,
+                &UserRow {
+                    id: "u1".into(),
+                    tenant_id: "t1".into(),
+                    email: "a@x".into(),
+                    password_hash: "-".into(),
+                    mfa_enabled: true,
+                    tenant_roles: "[]".into(),
+                    disabled: false,
+                    failed_logins: 0,
+                    locked_until: None,
+                    created_at: 1,
+                    updated_at: 1,
+                    version: 1,
+                },
+            )?;
+            clients::insert(
+                c,
+                &ClientRow {
+                    id: "c1".into(),
+                    tenant_id: "t1".into(),
+                    client_id: "portal".into(),
+                    kind: "public".into(),
+                    name: "p".into(),
+                    organization_id: None,
+                    auth_method: "none".into(),
+                    grant_types: "[]".into(),
+                    scopes: "[]".into(),
+                    default_scopes: "[]".into(),
+                    tenant_roles: "[]".into(),
+                    access_token_ttl: None,
+                    access_token_alg: "RS256".into(),
+                    jwks: None,
+                    jwks_uri: None,
+                    metadata: "{}".into(),
+                    disabled: false,
+                    failed_auth_count: 0,
+                    locked_until: None,
+                    created_by: None,
+                    created_at: 1,
+                    updated_at: 1,
+                    version: 1,
+                },
+            )?;
+            for (id, expires_at) in [("old", now - 1), ("live", now + 300)] {
+                mfa::insert(
+                    c,
+                    &MfaChallengeRow {
+                        id: id.into(),
+                        tenant_id: "t1".into(),
+                        user_id: "u1".into(),
+                        client_pk: "c1".into(),
+                        token_hash: id.as_bytes().to_vec(),
+                        code_hash: vec![0; 32],
+                        scope: String::new(),
+                        attempts: 0,
+                        sends: 1,
+                        created_at: now - 300,
+                        expires_at,
+                        consumed_at: None,
+                    },
+                )?;
+                refresh_tokens::insert(
+                    c,
+                    &RefreshTokenRow {
+                        id: id.into(),
+                        tenant_id: "t1".into(),
+                        family_id: id.into(),
+                        token_hash: id.as_bytes().to_vec(),
+                        client_pk: "c1".into(),
+                        user_id: Some("u1".into()),
+                        scope: String::new(),
+                        claims: "{}".into(),
+                        created_at: now - 300,
+                        expires_at,
+                        used_at: None,
+                        revoked_at: None,
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let purged = store
+        .run(move |c| store::repo::tokens::purge_expired(c, now))
+        .await
+        .unwrap();
+    assert_eq!(purged, 2);
+    let (code, token) = store
+        .run(|c| {
+            Ok((
+                mfa::find_by_token(c, b"live")?.is_some()
+                    && mfa::find_by_token(c, b"old")?.is_none(),
+                refresh_tokens::find_by_hash(c, b"live")?.is_some()
+                    && refresh_tokens::find_by_hash(c, b"old")?.is_none(),
+            ))
+        })
+        .await
+        .unwrap();
+    assert!(code && token);
+}
+
+#[tokio::test]
+async fn lockout_and_code_send_counters_are_single_updates() {
+    use store::repo::users::{self, UserRow};
+    let db = TestDb::new();
+    let store = open(&db);
+    let now = 5_000_000;
+    let found = store
+        .transaction(move |c| {
+            tenants::insert(c, &tenant("t1", "acme"))?;
+            users::insert(
+                c,
+                &UserRow {
+                    id: "u1".into(),
+                    tenant_id: "t1".into(),
+                    email: "a@x".into(),
+                    password_hash: "-".into(),
+                    mfa_enabled: true,
+                    tenant_roles: "[]".into(),
+                    disabled: false,
+                    failed_logins: 0,
+                    locked_until: None,
+                    created_at: 1,
+                    updated_at: 1,
+                    version: 1,
+                },
+            )?;
+            for _ in 0..4 {
+                users::record_failed_login(c, "u1", 5, 900, now)?;
+            }
+            let before = users::find(c, "t1", "u1")?.unwrap();
+            users::record_failed_login(c, "u1", 5, 900, now)?;
+            let locked = users::find(c, "t1", "u1")?.unwrap();
+            users::clear_failed_logins(c, "u1")?;
+            let cleared = users::find(c, "t1", "u1")?.unwrap();
+            let sends: Vec<bool> = (0..4)
+                .map(|_| users::take_code_send(c, "u1", 3, 900, now))
+                .collect::<Result<_, _>>()?;
+            let after_window = users::take_code_send(c, "u1", 3, 900, now + 900)?;
+            Ok((before, locked, cleared, sends, after_window))
+        })
+        .await
+        .unwrap();
+    let (before, locked, cleared, sends, after_window) = found;
+    assert_eq!((before.failed_logins, before.locked_until), (4, None));
+    assert_eq!(
+        (locked.failed_logins, locked.locked_until),
+        (0, Some(now + 900))
+    );
+    assert_eq!((cleared.failed_logins, cleared.locked_until), (0, None));
+    assert_eq!(sends, [true, true, true, false]);
+    assert!(after_window, "a new window allows sends again");
+}

@@ -42,10 +42,14 @@ pub fn state_on(db: &TestDb) -> AppState {
 
 /// An application instance that sends its mail to `smtp_url`.
 pub fn state_with_smtp(db: &TestDb, smtp_url: &str) -> AppState {
-    let store = Store::open(&db.url, PoolOptions::for_backend(db.url.backend())).unwrap();
     let mailer =
         integrations::mail::Mailer::smtp(smtp_url, "Portcullis <no-reply@portcullis.test>")
             .unwrap();
+    state_with_mailer(db, mailer)
+}
+
+pub fn state_with_mailer(db: &TestDb, mailer: integrations::mail::Mailer) -> AppState {
+    let store = Store::open(&db.url, PoolOptions::for_backend(db.url.backend())).unwrap();
     AppState::new(store, master_key(), PUBLIC_URL.into(), mailer)
 }
 

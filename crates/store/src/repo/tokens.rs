@@ -39,7 +39,15 @@ pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, StoreEr
     let a = diesel::delete(used_jtis::table.filter(used_jtis::expires_at.lt(now))).execute(conn)?;
     let b = diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now)))
         .execute(conn)?;
-    Ok(a + b)
+    // Expired codes and refresh tokens prove nothing any more: a replay of either is refused
+    // as unknown just as well.
+    let c = crate::repo::mfa::purge(conn, now)?;
+    let d = diesel::delete(
+        crate::schema::refresh_tokens::table
+            .filter(crate::schema::refresh_tokens::expires_at.lt(now)),
+    )
+    .execute(conn)?;
+    Ok(a + b + c + d)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
