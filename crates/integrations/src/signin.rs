@@ -41,12 +41,13 @@ fn roles_of(user: &UserRow) -> Vec<String> {
     serde_json::from_str(&user.tenant_roles).unwrap_or_default()
 }
 
-/// A sign-in event for the audit log (never the password or the code).
-fn event(tenant_id: &str, user: &UserRow, action: &str, details: serde_json::Value) -> AuditRow {
+/// A sign-in event for the audit log (never the password or the code). The actor is written
+/// as the admin and account APIs write it, so one filter finds a person's every action.
+fn event(tenant: &TenantRef, user: &UserRow, action: &str, details: serde_json::Value) -> AuditRow {
     AuditRow {
         id: ids::new_id(),
-        tenant_id: tenant_id.to_owned(),
-        actor: format!("user:{}", user.id),
+        tenant_id: tenant.id.clone(),
+        actor: format!("user:{}@{}", user.id, tenant.slug),
         action: action.to_owned(),
         target: format!("user:{}", user.id),
         at: now_unix(),
@@ -106,7 +107,7 @@ impl People {
         if user.disabled || user.locked_until.is_some_and(|t| t > now) {
             let why = if user.disabled { "disabled" } else { "locked" };
             self.audit(event(
-                &tenant.id,
+                tenant,
                 &user,
                 "user.sign_in.refused",
                 serde_json::json!({ "reason": why }),
@@ -114,10 +115,10 @@ impl People {
             .await?;
             return Err(SignInError::InvalidCredentials);
         }
-        let (id, tid) = (user.id.clone(), tenant.id.clone());
+        let id = user.id.clone();
         if !ok {
             let failed = event(
-                &tid,
+                tenant,
                 &user,
                 "user.sign_in.failed",
                 serde_json::json!({ "reason": "password" }),
@@ -203,12 +204,7 @@ impl People {
         }
         let (uid, sent) = (
             user.id.clone(),
-            event(
-                &tenant.id,
-                user,
-                "user.mfa.code_sent",
-                serde_json::json!({}),
-            ),
+            event(tenant, user, "user.mfa.code_sent", serde_json::json!({})),
         );
         self.store
             .transaction(move |c| {
@@ -283,7 +279,7 @@ impl People {
                 .verify_secret(&format!("{}:{otp}", challenge.id), &challenge.code_hash);
         if !right {
             self.audit(event(
-                &tenant.id,
+                tenant,
                 &user,
                 "user.mfa.failed",
                 serde_json::json!({}),
@@ -295,7 +291,7 @@ impl People {
         }
         let id = challenge.id.clone();
         let done = event(
-            &tenant.id,
+            tenant,
             &user,
             "user.sign_in",
             serde_json::json!({"amr": ["pwd", "otp"]}),
@@ -344,7 +340,7 @@ impl Accounts for People {
                 return Ok(SignIn::MfaRequired { mfa_token });
             }
             self.audit(event(
-                &tenant.id,
+                tenant,
                 &user,
                 "user.sign_in",
                 serde_json::json!({"amr": ["pwd"]}),

@@ -496,6 +496,29 @@ async fn the_whole_integration_story_over_http() {
     }
     let text = log.to_string();
     assert!(!text.contains(&secret), "no secret in the audit log");
+    // A person's sign-ins and account actions share one actor name: one filter finds them all.
+    let ada_id = claims["sub"].as_str().unwrap();
+    let (s, _, mine) = send(
+        &app,
+        TestRequest::get()
+            .uri(&format!(
+                "/admin/v1/tenants/{}/audit-events?actor=user:{ada_id}@neris",
+                w.tenant_id
+            ))
+            .insert_header(bearer(&w.platform)),
+    )
+    .await;
+    assert_eq!(s, 200, "{mine}");
+    let mine: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        mine.contains(&"user.sign_in") && mine.contains(&"integration.create"),
+        "{mine:?}"
+    );
 }
 
 async fn start_sign_in<S, B>(app: &S, email: &str) -> String
@@ -971,6 +994,25 @@ async fn sandbox_people_without_mfa_sign_in_with_the_password_but_cannot_step_up
         jwt_claims(b["access_token"].as_str().unwrap())["amr"],
         json!(["pwd"])
     );
+    // A person's refresh token ends 90 minutes after the sign-in.
+    let auth_time = jwt_claims(b["access_token"].as_str().unwrap())["auth_time"]
+        .as_i64()
+        .unwrap();
+    let expires_at: i64 = w
+        .env
+        .state
+        .store
+        .run(|c| {
+            use diesel::prelude::*;
+            use store::schema::refresh_tokens as rt;
+            Ok(rt::table
+                .filter(rt::user_id.is_not_null())
+                .select(rt::expires_at)
+                .first(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(expires_at - auth_time, 90 * 60);
     let (s, _, _) = send(
         &app,
         TestRequest::post()

@@ -71,3 +71,16 @@ async fn every_spec_operation_is_routed() {
     }
     assert!(count >= 40, "{count} operations checked");
 }
+
+/// Operation ids name operations uniquely (generators make method names of them).
+#[test]
+fn operation_ids_are_unique() {
+    let spec = serde_json::to_value(portcullis_server::openapi::spec()).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap();
+            assert!(seen.insert(id.to_owned()), "operationId {id} twice");
+        }
+    }
+}

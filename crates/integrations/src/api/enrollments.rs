@@ -70,7 +70,7 @@ fn view(r: &EnrollmentRow) -> Result<Enrollment, ApiError> {
 /// The caller is an owner or admin of the vendor (`VN…`). A refused or revoked enrollment can
 /// be asked for again; a pending or active one is a 409.
 #[utoipa::path(
-    post, path = "/account/enrollments", tag = "Account",
+    post, path = "/account/enrollments", operation_id = "request_enrollment", tag = "Account",
     request_body = CreateEnrollment,
     responses(
         (status = 201, description = "Requested; pending until the department decides", body = Enrollment),
@@ -148,7 +148,7 @@ pub async fn create(
 
 /// List the enrollments of my entities (a tenant admin sees all of the tenant's).
 #[utoipa::path(
-    get, path = "/account/enrollments", tag = "Account",
+    get, path = "/account/enrollments", operation_id = "list_enrollments", tag = "Account",
     params(PageQuery),
     responses((status = 200, description = "A page of enrollments", body = EnrollmentList), CommonProblems),
     security(("bearer" = []))
@@ -295,7 +295,7 @@ fn verb(to: EnrollmentStatus) -> &'static str {
 
 /// Approve a pending enrollment (owner or admin of the department, or a tenant admin).
 #[utoipa::path(
-    post, path = "/account/enrollments/{id}/approve", tag = "Account",
+    post, path = "/account/enrollments/{id}/approve", operation_id = "approve_enrollment", tag = "Account",
     params(("id" = String, Path, description = "Enrollment id")),
     responses(
         (status = 200, description = "Active", body = Enrollment),
@@ -325,7 +325,7 @@ pub async fn approve(
 
 /// Refuse a pending enrollment (owner or admin of the department, or a tenant admin).
 #[utoipa::path(
-    post, path = "/account/enrollments/{id}/refuse", tag = "Account",
+    post, path = "/account/enrollments/{id}/refuse", operation_id = "refuse_enrollment", tag = "Account",
     params(("id" = String, Path, description = "Enrollment id")),
     responses(
         (status = 200, description = "Refused", body = Enrollment),
@@ -358,7 +358,7 @@ pub async fn refuse(
 /// Tokens issued `on_behalf_of` the department stop validating at once on this server (other
 /// replicas within 5 seconds), and the vendor's integrations can no longer ask for them.
 #[utoipa::path(
-    post, path = "/account/enrollments/{id}/revoke", tag = "Account",
+    post, path = "/account/enrollments/{id}/revoke", operation_id = "revoke_enrollment", tag = "Account",
     params(("id" = String, Path, description = "Enrollment id")),
     responses(
         (status = 200, description = "Revoked", body = Enrollment),

@@ -131,7 +131,7 @@ async fn integration_of(
 /// RFC 9470). The integration gets tokens with `client_credentials` and rotating refresh tokens;
 /// a vendor's integration may add `on_behalf_of=<department id>` for departments enrolled with it.
 #[utoipa::path(
-    post, path = "/account/integration/{entity_id}", tag = "Account",
+    post, path = "/account/integration/{entity_id}", operation_id = "create_integration", tag = "Account",
     params(("entity_id" = String, Path, description = "The owning entity (`VN…`, `FD…`, `OR…`)")),
     request_body = CreateIntegration,
     responses(
@@ -226,7 +226,7 @@ pub async fn create(
 
 /// List an entity's integration accounts (any member).
 #[utoipa::path(
-    get, path = "/account/integration/{entity_id}", tag = "Account",
+    get, path = "/account/integration/{entity_id}", operation_id = "list_integrations", tag = "Account",
     params(("entity_id" = String, Path, description = "The owning entity"), PageQuery),
     responses((status = 200, description = "A page of integrations", body = IntegrationList), CommonProblems),
     security(("bearer" = []))
@@ -256,7 +256,7 @@ pub async fn list(
 
 /// Get one of an entity's integration accounts (any member).
 #[utoipa::path(
-    get, path = "/account/integration/{entity_id}/{client_id}", tag = "Account",
+    get, path = "/account/integration/{entity_id}/{client_id}", operation_id = "get_integration", tag = "Account",
     params(("entity_id" = String, Path, description = "The owning entity"), ("client_id" = String, Path, description = "The integration's client_id")),
     responses((status = 200, description = "The integration", body = Integration), CommonProblems),
     security(("bearer" = []))
@@ -276,7 +276,7 @@ pub async fn get(
 /// Owner or admin. Its refresh tokens are revoked and its access tokens stop validating at once
 /// on this server (other replicas within the 5-second client cache).
 #[utoipa::path(
-    delete, path = "/account/integration/{entity_id}/{client_id}", tag = "Account",
+    delete, path = "/account/integration/{entity_id}/{client_id}", operation_id = "delete_integration", tag = "Account",
     params(("entity_id" = String, Path, description = "The owning entity"), ("client_id" = String, Path, description = "The integration's client_id")),
     responses((status = 204, description = "Deleted"), CommonProblems),
     security(("bearer" = []))
@@ -314,7 +314,7 @@ pub async fn delete(
 /// step-up, as for creation). The new secret is answered once; the previous ones keep working
 /// for `previous_expires_in` seconds (default a day; 0 ends them now). The body may be left out.
 #[utoipa::path(
-    post, path = "/account/integration/{entity_id}/{client_id}/secret", tag = "Account",
+    post, path = "/account/integration/{entity_id}/{client_id}/secret", operation_id = "rotate_integration_secret", tag = "Account",
     params(("entity_id" = String, Path, description = "The owning entity"), ("client_id" = String, Path, description = "The integration's client_id")),
     request_body(content = Option<RotateSecret>, description = "Optional"),
     responses(
