@@ -1108,3 +1108,118 @@ async fn without_smtp_the_codes_go_to_the_outbox_as_eml_files() {
     let (s, _, b) = send(&app, post_form(&token_url("neris"), otp_form(&mfa, &code))).await;
     assert_eq!(s, 200, "{b}");
 }
+
+#[actix_web::test]
+async fn tenant_admins_decide_enrollments_and_members_only_see_theirs() {
+    let w = world().await;
+    let app = app!(w);
+    let (s, _, u) = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/admin/v1/tenants/{}/users", w.tenant_id))
+            .insert_header(bearer(&w.platform))
+            .set_json(json!({"email": "tom@neris.example", "password": PASSWORD,
+                "mfa_enabled": true, "tenant_roles": ["tenant_admin"]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{u}");
+    let ada = sign_in(&app, &w, ADA).await;
+    let (s, _, e) = send(
+        &app,
+        TestRequest::post()
+            .uri("/account/enrollments")
+            .insert_header(bearer(ada["access_token"].as_str().unwrap()))
+            .set_json(json!({"vendor_id": w.vendor, "department_id": w.department})),
+    )
+    .await;
+    assert_eq!(s, 201, "{e}");
+    let id = e["id"].as_str().unwrap();
+    // Asking twice while pending is a conflict.
+    let (s, _, _) = send(
+        &app,
+        TestRequest::post()
+            .uri("/account/enrollments")
+            .insert_header(bearer(ada["access_token"].as_str().unwrap()))
+            .set_json(json!({"vendor_id": w.vendor, "department_id": w.department})),
+    )
+    .await;
+    assert_eq!(s, 409);
+    // Eve (another vendor) does not see it, and cannot touch it.
+    let eve = sign_in(&app, &w, EVE).await;
+    let eve_at = eve["access_token"].as_str().unwrap();
+    let (s, _, list) = send(
+        &app,
+        TestRequest::get()
+            .uri("/account/enrollments")
+            .insert_header(bearer(eve_at)),
+    )
+    .await;
+    assert_eq!(
+        (s, list["items"].as_array().unwrap().len()),
+        (200, 0),
+        "{list}"
+    );
+    let (s, _, _) = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/account/enrollments/{id}/revoke"))
+            .insert_header(bearer(eve_at)),
+    )
+    .await;
+    assert_eq!(s, 404);
+    // The tenant admin sees every enrollment and refuses this one.
+    let tom = sign_in(&app, &w, "tom@neris.example").await;
+    let tom_at = tom["access_token"].as_str().unwrap();
+    let (s, _, list) = send(
+        &app,
+        TestRequest::get()
+            .uri("/account/enrollments")
+            .insert_header(bearer(tom_at)),
+    )
+    .await;
+    assert_eq!(
+        (s, list["items"].as_array().unwrap().len()),
+        (200, 1),
+        "{list}"
+    );
+    let (s, _, e) = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/account/enrollments/{id}/refuse"))
+            .insert_header(bearer(tom_at)),
+    )
+    .await;
+    assert_eq!((s, &e["status"]), (200, &json!("refused")), "{e}");
+    // Refused cannot be approved; the vendor may ask again.
+    let (s, _, _) = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/account/enrollments/{id}/approve"))
+            .insert_header(bearer(tom_at)),
+    )
+    .await;
+    assert_eq!(s, 409);
+    let (s, _, again) = send(
+        &app,
+        TestRequest::post()
+            .uri("/account/enrollments")
+            .insert_header(bearer(ada["access_token"].as_str().unwrap()))
+            .set_json(json!({"vendor_id": w.vendor, "department_id": w.department})),
+    )
+    .await;
+    assert_eq!(
+        (s, &again["status"], &again["id"]),
+        (201, &json!("pending"), &json!(id))
+    );
+    // Only vendors enroll, only with departments.
+    let (s, _, b) = send(
+        &app,
+        TestRequest::post()
+            .uri("/account/enrollments")
+            .insert_header(bearer(ada["access_token"].as_str().unwrap()))
+            .set_json(json!({"vendor_id": w.vendor, "department_id": w.other_vendor})),
+    )
+    .await;
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(b["errors"][0]["field"], "department_id");
+}
