@@ -25,6 +25,8 @@ pub struct NewClient {
     pub jwks_uri: Option<String>,
     /// The person who created it (integration accounts).
     pub created_by: Option<String>,
+    /// mTLS identity and device/binding requirements.
+    pub metadata: domain::client_metadata::ClientMetadata,
 }
 
 /// The first-party public client of every tenant, through which people sign in.
@@ -67,6 +69,7 @@ impl NewClient {
             jwks: None,
             jwks_uri: None,
             created_by: None,
+            metadata: Default::default(),
         }
     }
 
@@ -90,7 +93,7 @@ impl NewClient {
             access_token_alg: self.access_token_alg,
             jwks: self.jwks.map(|j| j.to_string()),
             jwks_uri: self.jwks_uri,
-            metadata: "{}".to_owned(),
+            metadata: serde_json::to_string(&self.metadata).unwrap_or_else(|_| "{}".into()),
             disabled: false,
             failed_auth_count: 0,
             locked_until: None,

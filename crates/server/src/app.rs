@@ -14,7 +14,10 @@ use tokens::http::{body_limits, query_config, request_context, BodyLimits};
 use tokens::TokenService;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::config::Config;
 use crate::{openapi, ops};
+use actix_web::http::header::HeaderName;
+use tokens::mtls::ProxyTrust;
 
 /// What every worker shares.
 #[derive(Clone)]
@@ -25,6 +28,8 @@ pub struct AppState {
     pub limits: BodyLimits,
     pub spec: Arc<utoipa::openapi::OpenApi>,
     pub tokens: web::Data<TokenService>,
+    /// Which proxies may forward client certificates (none by default).
+    pub proxy: ProxyTrust,
 }
 
 impl AppState {
@@ -43,7 +48,20 @@ impl AppState {
             limits: BodyLimits::default(),
             spec: Arc::new(openapi::spec()),
             tokens,
+            proxy: ProxyTrust::default(),
         }
+    }
+
+    /// Mutual TLS settings: the listener's URL (for discovery) and the trusted proxies.
+    pub fn with_mtls(mut self, config: &Config) -> Self {
+        if let Some(tls) = &config.tls {
+            self.tokens.set_mtls_url(tls.public_url.clone());
+        }
+        self.proxy = ProxyTrust {
+            proxies: config.proxy.trusted.clone(),
+            header: HeaderName::from_bytes(config.proxy.header.as_bytes()).ok(),
+        };
+        self
     }
 }
 
@@ -63,6 +81,7 @@ pub fn build(
         .app_data(web::Data::new(state.store.clone()))
         .app_data(web::Data::from(state.master_key.clone()))
         .app_data(state.tokens.clone())
+        .app_data(state.proxy.clone())
         .app_data(json)
         .app_data(form)
         .app_data(payload)

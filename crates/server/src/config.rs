@@ -48,6 +48,10 @@ struct Raw {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_client_ca: Option<PathBuf>,
+    tls_bind: Option<String>,
+    mtls_public_url: Option<String>,
+    trusted_proxies: Option<String>,
+    client_cert_header: Option<String>,
     log_format: Option<String>,
     workers: Option<usize>,
 }
@@ -78,6 +82,7 @@ pub struct Config {
     pub mail_from: String,
     pub bootstrap: BootstrapConfig,
     pub tls: Option<TlsFiles>,
+    pub proxy: ProxyConfig,
     pub log_format: LogFormat,
     pub workers: Option<usize>,
 }
@@ -90,11 +95,25 @@ pub enum MasterKeySource {
     DevFile(PathBuf),
 }
 
+/// The HTTPS listener (beside the plain one), which asks clients for a certificate.
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// CA names announced to clients when asking for their certificate (a hint only: each
+    /// tenant's trust anchors decide).
     pub client_ca: Option<PathBuf>,
+    pub bind: SocketAddr,
+    /// Base URL of this listener, advertised as `mtls_endpoint_aliases`.
+    pub public_url: String,
+}
+
+/// Client certificates forwarded by a TLS-terminating proxy: accepted only from these peers.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyConfig {
+    pub trusted: Vec<std::net::IpAddr>,
+    /// The header they put the certificate in (PEM, URL-encoded or not).
+    pub header: String,
 }
 
 pub struct BootstrapConfig {
@@ -122,6 +141,7 @@ impl std::fmt::Debug for BootstrapConfig {
 }
 
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const DEFAULT_TLS_BIND: &str = "127.0.0.1:8443";
 const DEFAULT_DATABASE_URL: &str = "sqlite://data/portcullis.db";
 
 impl Config {
@@ -160,14 +180,7 @@ impl Config {
             .ok()
             .and_then(|mut a| a.next())
             .ok_or_else(|| ConfigError::Bind(bind_text.clone()))?;
-        let scheme = if raw.tls_cert.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        let public_url = raw
-            .public_url
-            .unwrap_or_else(|| format!("{scheme}://{bind}"));
+        let public_url = raw.public_url.unwrap_or_else(|| format!("http://{bind}"));
         let ok_url = (public_url.starts_with("http://") || public_url.starts_with("https://"))
             && !public_url.ends_with('/');
         if !ok_url {
@@ -188,11 +201,29 @@ impl Config {
             (None, None) => MasterKeySource::DevFile(data_dir.join("master.key")),
         };
         let tls = match (raw.tls_cert, raw.tls_key) {
-            (Some(cert), Some(key)) => Some(TlsFiles {
-                cert,
-                key,
-                client_ca: raw.tls_client_ca,
-            }),
+            (Some(cert), Some(key)) => {
+                let text = raw.tls_bind.unwrap_or_else(|| DEFAULT_TLS_BIND.to_owned());
+                let tls_bind = text
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .ok_or_else(|| ConfigError::Bind(text.clone()))?;
+                let url = raw
+                    .mtls_public_url
+                    .unwrap_or_else(|| format!("https://{tls_bind}"));
+                if !url.starts_with("https://") || url.ends_with('/') {
+                    return Err(ConfigError::Invalid(format!(
+                        "PORTCULLIS_MTLS_PUBLIC_URL `{url}` must be an https:// URL without a trailing slash"
+                    )));
+                }
+                Some(TlsFiles {
+                    cert,
+                    key,
+                    client_ca: raw.tls_client_ca,
+                    bind: tls_bind,
+                    public_url: url,
+                })
+            }
             (None, None) => None,
             _ => {
                 return Err(ConfigError::Invalid(
@@ -208,6 +239,27 @@ impl Config {
                     "PORTCULLIS_LOG_FORMAT `{other}` must be `json` or `pretty`"
                 )))
             }
+        };
+        let trusted = raw
+            .trusted_proxies
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "PORTCULLIS_TRUSTED_PROXIES: `{p}` is not an IP address"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<std::net::IpAddr>, _>>()?;
+        let proxy = ProxyConfig {
+            trusted,
+            header: raw
+                .client_cert_header
+                .unwrap_or_else(|| "X-Client-Cert".to_owned()),
         };
         Ok(Config {
             mode,
@@ -228,6 +280,7 @@ impl Config {
                 client_secret: raw.bootstrap_client_secret,
             },
             tls,
+            proxy,
             log_format,
             workers: raw.workers,
         })

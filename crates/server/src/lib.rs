@@ -7,6 +7,7 @@ pub mod config;
 pub mod openapi;
 pub mod ops;
 pub mod telemetry;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Mail(#[from] integrations::mail::MailError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -83,9 +86,11 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     }
     let store = open_store(&config)?;
     let mailer = mailer(&config)?;
-    let state = AppState::new(store, master_key, config.public_url.clone(), mailer);
+    let state =
+        AppState::new(store, master_key, config.public_url.clone(), mailer).with_mtls(&config);
     let factory_state = state.clone();
     let mut server = HttpServer::new(move || app::build(&factory_state))
+        .on_connect(tls::on_connect)
         .shutdown_timeout(30)
         .client_request_timeout(Duration::from_secs(10))
         .bind(config.bind)
@@ -93,6 +98,14 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             addr: config.bind.to_string(),
             source,
         })?;
+    if let Some(files) = &config.tls {
+        server = server
+            .bind_openssl(files.bind, tls::acceptor(files)?)
+            .map_err(|source| StartupError::Bind {
+                addr: files.bind.to_string(),
+                source,
+            })?;
+    }
     if let Some(n) = config.workers {
         server = server.workers(n);
     }
@@ -108,7 +121,8 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         tracing::info!(admin = %b.admin_email, "bootstrapped the system tenant");
         print_bootstrap_banner(&b);
     }
-    tracing::info!(bind = %config.bind, public_url = %config.public_url, "listening");
+    tracing::info!(bind = %config.bind, public_url = %config.public_url,
+        tls_bind = ?config.tls.as_ref().map(|t| t.bind), "listening");
     eprintln!(
         "Portcullis listening on {} — Swagger UI: {}/swagger-ui/",
         config.bind, config.public_url

@@ -139,7 +139,7 @@ async fn a_dump_of_every_table_holds_no_secret_in_clear() {
                 "{base}/organizations/{}/devices",
                 org["id"].as_str().unwrap()
             ),
-            serde_json::json!({"name": "d"})
+            serde_json::json!({"name": "d", "thumbprint": "Ek9UBDDe8Gg1Qo3f9fzAp8uVqMGDy0AM4qRYdD2pDEk"})
         )
     );
     assert_eq!(s, 201, "{dev}");

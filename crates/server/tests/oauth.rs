@@ -959,6 +959,8 @@ async fn discovery_documents_list_every_endpoint() {
             "client_secret_basic",
             "client_secret_post",
             "private_key_jwt",
+            "tls_client_auth",
+            "self_signed_tls_client_auth",
             "none"
         ])
     );

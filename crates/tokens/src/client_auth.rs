@@ -8,7 +8,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use domain::model::AuthMethod;
+use domain::model::{AuthMethod, Environment};
 use domain::now_unix;
 use josekit::jwk::Jwk;
 use josekit::jws::{self, JwsVerifier};
@@ -20,6 +20,7 @@ use crate::form::{printable, Form};
 use crate::jwks_fetch::AssertionVerifier;
 use crate::jws::Jws;
 use crate::keys::SigningAlg;
+use crate::mtls;
 use crate::service::{Client, Tenant, TokenService};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -84,32 +85,77 @@ pub async fn authenticate(
         return by_secret(svc, tenant, id, secret, AuthMethod::ClientSecretPost).await;
     }
     if let Some(id) = form_id {
-        return public(svc, tenant, id).await;
+        return without_secret(svc, tenant, req, id).await;
     }
     Err(OAuthError::invalid_client(
         "client authentication required: HTTP Basic, client_secret_post or private_key_jwt",
     ))
 }
 
-/// A client that has no credential (RFC 6749 §2.1 public client, `auth_method: none`): only
-/// the first-party `portal` people sign in through. Any other client id without credentials is
-/// refused as unauthenticated.
-async fn public(
+/// A client that sends only its `client_id`: a public client (RFC 6749 §2.1, `auth_method:
+/// none` — the `portal` people sign in through), or one that authenticates with its mutual-TLS
+/// certificate (RFC 8705 §2). Any other client without credentials is refused.
+async fn without_secret(
     svc: &TokenService,
     tenant: &Tenant,
+    req: &HttpRequest,
     client_id: &str,
 ) -> Result<Authenticated, OAuthError> {
-    match svc.client(&tenant.id, client_id).await? {
-        Some(client) if !client.disabled && client.auth_method == AuthMethod::None => {
-            Ok(Authenticated {
-                client,
-                method: AuthMethod::None,
-            })
+    let unauthenticated = || {
+        OAuthError::invalid_client(
+            "client authentication required: HTTP Basic, client_secret_post, private_key_jwt or a client certificate",
+        )
+    };
+    let client = svc
+        .client(&tenant.id, client_id)
+        .await?
+        .filter(|c| !c.disabled)
+        .ok_or_else(unauthenticated)?;
+    let method = client.auth_method;
+    match method {
+        AuthMethod::None => {}
+        AuthMethod::TlsClientAuth => {
+            let cert = mtls::presented(req).ok_or_else(|| {
+                OAuthError::invalid_client(
+                    "tls_client_auth: present the client certificate over mutual TLS",
+                )
+            })?;
+            tenant
+                .anchors
+                .verify(&cert)
+                .map_err(|p| OAuthError::invalid_client(p.to_string()))?;
+            if !client
+                .tls_identity
+                .as_ref()
+                .is_some_and(|i| i.matches(&cert))
+            {
+                return Err(OAuthError::invalid_client(
+                    "the client certificate's subject or SAN is not the one registered for this client",
+                ));
+            }
         }
-        _ => Err(OAuthError::invalid_client(
-            "client authentication required: HTTP Basic, client_secret_post or private_key_jwt",
-        )),
+        AuthMethod::SelfSignedTlsClientAuth => {
+            if tenant.environment == Environment::Production {
+                return Err(OAuthError::invalid_client(
+                    "self_signed_tls_client_auth is not accepted in production tenants",
+                ));
+            }
+            let cert = mtls::presented(req).ok_or_else(|| {
+                OAuthError::invalid_client(
+                    "self_signed_tls_client_auth: present the client certificate over mutual TLS",
+                )
+            })?;
+            cert.check_validity()
+                .map_err(|p| OAuthError::invalid_client(p.to_string()))?;
+            if !client.self_signed_certs.contains(&cert.thumbprint) {
+                return Err(OAuthError::invalid_client(
+                    "the client certificate is not one of those in the client's JWKS (x5c)",
+                ));
+            }
+        }
+        _ => return Err(unauthenticated()),
     }
+    Ok(Authenticated { client, method })
 }
 
 /// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, if present.
@@ -168,15 +214,31 @@ async fn by_secret(
         )));
     }
     let now = now_unix();
+    check_not_locked(&client, now)?;
     let ok = client
         .secrets
         .iter()
         .filter(|(_, exp)| exp.is_none_or(|e| e > now))
         .any(|(hash, _)| svc.master_key.verify_secret(secret, hash));
     if !ok {
+        svc.record_auth_failure(&client).await?;
         return Err(OAuthError::invalid_client(SECRET_FAILED));
     }
+    // The failure count is cleared by the endpoint once the whole request authenticated
+    // (a wrong device secret after a right client secret still counts).
     Ok(Authenticated { client, method })
+}
+
+/// A client locked after repeated failures is refused until the lock ends, even with the
+/// right secret, so guessing stops paying.
+pub fn check_not_locked(client: &Client, now: i64) -> Result<(), OAuthError> {
+    match client.locked_until {
+        Some(until) if until > now => Err(OAuthError::invalid_client(format!(
+            "too many failed authentications; the client is locked for {} more seconds",
+            until - now
+        ))),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]

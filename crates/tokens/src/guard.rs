@@ -11,7 +11,9 @@ use domain::claims::AccessClaims;
 
 use crate::http::ApiError;
 use crate::mint;
+use crate::mtls::{self, ClientCert};
 use crate::service::{Tenant, TokenService};
+use domain::model::Environment;
 
 /// A request's validated access token: signature, issuer, expiry, type, revocation, tenant
 /// and client state all checked.
@@ -31,6 +33,36 @@ pub fn invalid_token(why: impl Into<String>) -> ApiError {
     ApiError::InvalidToken(why.into())
 }
 
+/// RFC 8705 §3: a certificate-bound token is only good with that certificate. Production
+/// tenants also refuse any presented certificate that is self-signed, out of validity or not
+/// chained to their trust anchors.
+fn check_binding(
+    tenant: &Tenant,
+    claims: &AccessClaims,
+    cert: Option<&ClientCert>,
+) -> Result<(), ApiError> {
+    if let Some(c) = cert {
+        let checked = if tenant.environment == Environment::Production {
+            tenant.anchors.verify(c)
+        } else {
+            c.check_validity()
+        };
+        checked.map_err(|p| invalid_token(p.to_string()))?;
+    }
+    let Some(cnf) = &claims.cnf else {
+        return Ok(());
+    };
+    match cert {
+        Some(c) if c.thumbprint == cnf.x5t_s256 => Ok(()),
+        Some(_) => Err(invalid_token(
+            "the token is bound to another client certificate",
+        )),
+        None => Err(invalid_token(
+            "the token is bound to a client certificate; present it over mutual TLS",
+        )),
+    }
+}
+
 impl FromRequest for Bearer {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Bearer, ApiError>>>>;
@@ -41,6 +73,7 @@ impl FromRequest for Bearer {
             .get(AUTHORIZATION)
             .map(|v| v.to_str().map(str::to_owned));
         let svc = req.app_data::<web::Data<TokenService>>().cloned();
+        let cert = mtls::presented(req);
         Box::pin(async move {
             let svc =
                 svc.ok_or_else(|| ApiError::Internal("token service not configured".into()))?;
@@ -56,6 +89,7 @@ impl FromRequest for Bearer {
             let (tenant, claims) = mint::validate(&svc, token, None)
                 .await
                 .map_err(|e| invalid_token(e.to_string()))?;
+            check_binding(&tenant, &claims, cert.as_deref())?;
             Ok(Bearer { tenant, claims })
         })
     }

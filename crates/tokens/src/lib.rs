@@ -14,6 +14,7 @@ pub mod jws;
 pub mod keys;
 mod maintenance;
 pub mod mint;
+pub mod mtls;
 pub mod refresh;
 pub mod service;
 

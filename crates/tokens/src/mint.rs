@@ -9,20 +9,32 @@ use domain::{ids, now_unix};
 use crate::error::OAuthError;
 use crate::jws::{self, Jws};
 use crate::keys::SigningAlg;
-use crate::service::{Client, Tenant, TokenService};
+use crate::service::{Client, Device, Tenant, TokenService};
 
 pub struct Minted {
     pub token: String,
     pub expires_in: i64,
 }
 
-/// An access token for a client acting as itself (client_credentials), or — an integration
-/// whose vendor is enrolled with the department — for `on_behalf_of`.
+/// What a client's token says beyond the client itself.
+#[derive(Default, Clone, Copy)]
+pub struct Extras<'a> {
+    /// An integration acting for an enrolled department.
+    pub on_behalf_of: Option<&'a str>,
+    /// The device that authenticated with the request (`device` and `org` claims).
+    pub device: Option<&'a Device>,
+    /// The certificate the token is bound to (RFC 8705 `cnf.x5t#S256`).
+    pub cnf: Option<&'a str>,
+}
+
+/// An access token for a client acting as itself (client_credentials), possibly for a device,
+/// bound to a certificate, or — an integration whose vendor is enrolled with the department —
+/// for `on_behalf_of`.
 pub fn client_access_token(
     tenant: &Tenant,
     client: &Client,
     scope: &str,
-    on_behalf_of: Option<&str>,
+    extras: Extras<'_>,
 ) -> Result<(Minted, AccessClaims), OAuthError> {
     let now = now_unix();
     let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl);
@@ -36,13 +48,16 @@ pub fn client_access_token(
         iat: now,
         exp: Some(now + ttl),
         tenant: tenant.slug.clone(),
-        org: client.organization_id.clone(),
-        device: None,
-        cnf: None,
+        org: extras
+            .device
+            .map(|d| d.organization_id.clone())
+            .or_else(|| client.organization_id.clone()),
+        device: extras.device.map(|d| d.id.clone()),
+        cnf: extras.cnf.map(confirmation),
         roles: client.roles.clone(),
         amr: None,
         auth_time: None,
-        on_behalf_of: on_behalf_of.map(str::to_owned),
+        on_behalf_of: extras.on_behalf_of.map(str::to_owned),
         ver: None,
     };
     let token = sign_access(tenant, client.access_token_alg, &claims)?;
@@ -55,12 +70,19 @@ pub fn client_access_token(
     ))
 }
 
+fn confirmation(thumbprint: &str) -> domain::claims::Confirmation {
+    domain::claims::Confirmation {
+        x5t_s256: thumbprint.to_owned(),
+    }
+}
+
 /// An access token for a person signed in through `client` (the password grant).
 pub fn person_access_token(
     tenant: &Tenant,
     client: &Client,
     person: &Person,
     scope: &str,
+    cnf: Option<&str>,
 ) -> Result<(Minted, AccessClaims), OAuthError> {
     let now = now_unix();
     let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl);
@@ -76,7 +98,7 @@ pub fn person_access_token(
         tenant: tenant.slug.clone(),
         org: None,
         device: None,
-        cnf: None,
+        cnf: cnf.map(confirmation),
         roles: person.roles.clone(),
         amr: Some(person.amr.clone()),
         auth_time: Some(person.auth_time),
@@ -193,6 +215,8 @@ pub enum Invalid {
     Client,
     #[error("the device token is no longer valid")]
     Device,
+    #[error("device tokens of production tenants must be bound to the device's certificate")]
+    Unbound,
     #[error("the account is disabled")]
     Person,
     #[error("the enrollment this token acts under is no longer active")]
@@ -299,6 +323,9 @@ async fn check_device(
         .flatten()
         .ok_or(Invalid::Device)?;
     let bound = claims.cnf.as_ref().map(|c| c.x5t_s256.as_str());
+    if bound.is_none() && tenant.environment == domain::model::Environment::Production {
+        return Err(Invalid::Unbound);
+    }
     let current = !device.disabled
         && claims.ver == Some(device.token_version)
         && device.token_kid.as_deref() == Some(kid)

@@ -17,6 +17,8 @@ use store::{Store, StoreError};
 use crate::jwks_fetch::{JwksFetcher, KeySet};
 use crate::keys::{KeyRing, SigningAlg};
 use crate::maintenance::{JtiLedger, Revocations};
+use crate::mtls::{Anchors, ClientCert, SanKind};
+use domain::client_metadata::ClientMetadata;
 
 /// Upper bound on how stale a cached tenant or client may be (documented in the README).
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
@@ -34,6 +36,8 @@ pub struct Tenant {
     pub keys: KeyRing,
     /// The JWKS document, serialised once.
     pub jwks_json: String,
+    /// CA certificates client certificates must chain to (mutual TLS).
+    pub anchors: Anchors,
     loaded_at: Instant,
 }
 
@@ -67,8 +71,66 @@ pub struct Client {
     pub secrets: Vec<(Vec<u8>, Option<i64>)>,
     pub jwks: Option<Arc<KeySet>>,
     pub jwks_uri: Option<String>,
+    /// `tls_client_auth`: the certificate identity the client registered.
+    pub tls_identity: Option<TlsIdentity>,
+    /// `self_signed_tls_client_auth`: thumbprints of the certificates in its JWKS (`x5c`).
+    pub self_signed_certs: Vec<String>,
+    pub require_device_auth: bool,
+    pub bound_tokens_only: bool,
+    /// Secret failures in a row, and until when the client is locked (as last read).
+    pub failed_auth_count: i32,
+    pub locked_until: Option<i64>,
     loaded_at: Instant,
 }
+
+/// RFC 8705 §2.1.2: what a `tls_client_auth` client's certificate must show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsIdentity {
+    SubjectDn(String),
+    San(SanKind, String),
+}
+
+impl TlsIdentity {
+    fn of(m: &ClientMetadata) -> Option<TlsIdentity> {
+        let san = |k, v: &Option<String>| v.clone().map(|v| TlsIdentity::San(k, v));
+        m.tls_client_auth_subject_dn
+            .clone()
+            .map(TlsIdentity::SubjectDn)
+            .or_else(|| san(SanKind::Dns, &m.tls_client_auth_san_dns))
+            .or_else(|| san(SanKind::Uri, &m.tls_client_auth_san_uri))
+            .or_else(|| san(SanKind::Ip, &m.tls_client_auth_san_ip))
+            .or_else(|| san(SanKind::Email, &m.tls_client_auth_san_email))
+    }
+
+    pub fn matches(&self, cert: &ClientCert) -> bool {
+        match self {
+            TlsIdentity::SubjectDn(dn) => cert.subject_matches(dn),
+            TlsIdentity::San(kind, v) => cert.san_matches(*kind, v),
+        }
+    }
+}
+
+/// Thumbprints of the `x5c` leaf certificates of a JWK Set.
+fn x5c_thumbprints(jwks: &str) -> Vec<String> {
+    let Ok(set) = serde_json::from_str::<serde_json::Value>(jwks) else {
+        return Vec::new();
+    };
+    set["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k["x5c"].get(0)?.as_str())
+        .filter_map(|b64| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(b64).ok()
+        })
+        .map(|der| domain::certs::thumbprint_of_der(&der))
+        .collect()
+}
+
+/// Failed client authentications in a row that lock a client, and for how long.
+pub const MAX_AUTH_FAILURES: i32 = 10;
+pub const AUTH_LOCKOUT_SECS: i64 = 300;
 
 /// Default access-token lifetime (seconds) when the client sets none.
 pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 300;
@@ -89,7 +151,15 @@ impl Client {
             ))),
             None => None,
         };
+        let metadata: ClientMetadata = serde_json::from_str(&row.metadata)
+            .map_err(|e| format!("client {} metadata: {e}", row.client_id))?;
         Ok(Client {
+            tls_identity: TlsIdentity::of(&metadata),
+            self_signed_certs: row.jwks.as_deref().map(x5c_thumbprints).unwrap_or_default(),
+            require_device_auth: metadata.require_device_auth,
+            bound_tokens_only: metadata.tls_client_certificate_bound_access_tokens,
+            failed_auth_count: row.failed_auth_count,
+            locked_until: row.locked_until,
             kind: row.kind.parse().map_err(|e| format!("{e}"))?,
             auth_method: row.auth_method.parse().map_err(|e| format!("{e}"))?,
             grant_types,
@@ -138,6 +208,11 @@ pub struct TokenService {
     enrollments: DashMap<(String, String), (bool, Instant)>,
     /// user id → may the person's tokens be used?
     people: DashMap<String, (bool, Instant)>,
+    /// (tenant id, certificate thumbprint) → the device registered with it.
+    device_certs: DashMap<(String, String), (Option<String>, Instant)>,
+    /// Base URL of the mutual-TLS listener, when it differs from `public_url` (RFC 8705 §5);
+    /// set once at start-up.
+    mtls_url: std::sync::OnceLock<String>,
     pub(crate) jwks: JwksFetcher,
     pub(crate) jtis: JtiLedger,
     pub(crate) revocations: Arc<Revocations>,
@@ -156,6 +231,8 @@ impl TokenService {
             devices: DashMap::new(),
             enrollments: DashMap::new(),
             people: DashMap::new(),
+            device_certs: DashMap::new(),
+            mtls_url: std::sync::OnceLock::new(),
             accounts: None,
             jwks: JwksFetcher::new(),
             revocations,
@@ -166,6 +243,18 @@ impl TokenService {
     pub fn with_accounts(mut self, accounts: Arc<dyn Accounts>) -> Self {
         self.accounts = Some(accounts);
         self
+    }
+
+    /// Where the mutual-TLS listener is reached (advertised as `mtls_endpoint_aliases` when it
+    /// is not `public_url`). The first call wins.
+    pub fn set_mtls_url(&self, url: String) {
+        if url != self.public_url {
+            let _ = self.mtls_url.set(url);
+        }
+    }
+
+    pub fn mtls_url(&self) -> Option<&str> {
+        self.mtls_url.get().map(String::as_str)
     }
 
     pub fn accounts(&self) -> Option<&dyn Accounts> {
@@ -206,10 +295,11 @@ impl TokenService {
                     return Ok(None);
                 };
                 let keys = signing_keys::of_tenant(c, &t.id)?;
-                Ok(Some((t, keys)))
+                let anchors = store::repo::trust_anchors::of_tenant(c, &t.id)?;
+                Ok(Some((t, keys, anchors)))
             })
             .await?;
-        let Some((row, key_rows)) = loaded else {
+        let Some((row, key_rows, anchor_rows)) = loaded else {
             self.tenants.remove(slug);
             return Ok(None);
         };
@@ -219,8 +309,11 @@ impl TokenService {
             cached.as_ref().map(|t| &t.keys),
         )
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let anchors = Anchors::from_pems(anchor_rows.iter().map(|a| a.pem.as_str()))
+            .map_err(|e| StoreError::Corrupt(format!("trust anchors: {e}")))?;
         let issuer = self.issuer(&row.slug);
         let tenant = Arc::new(Tenant {
+            anchors,
             token_endpoint: format!("{issuer}/oauth2/token"),
             issuer,
             jwks_json: keys.jwks().to_string(),
@@ -366,6 +459,69 @@ impl TokenService {
 
     pub fn forget_person(&self, user_id: &str) {
         self.people.remove(user_id);
+    }
+
+    /// The device registered with this certificate, cached like devices.
+    pub async fn device_by_thumbprint(
+        &self,
+        tenant_id: &str,
+        thumbprint: &str,
+    ) -> Result<Option<Arc<Device>>, StoreError> {
+        let key = (tenant_id.to_owned(), thumbprint.to_owned());
+        let cached = self
+            .device_certs
+            .get(&key)
+            .filter(|e| e.1.elapsed() < CACHE_TTL)
+            .map(|e| e.0.clone());
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                let (t, tp) = key.clone();
+                let id = self
+                    .store
+                    .run(move |c| store::repo::devices::find_by_thumbprint(c, &t, &tp))
+                    .await?
+                    .map(|d| d.id);
+                self.device_certs.insert(key, (id.clone(), Instant::now()));
+                id
+            }
+        };
+        match id {
+            Some(id) => self.device(tenant_id, &id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Counts a failed client authentication (lockout after [`MAX_AUTH_FAILURES`] in a row).
+    pub async fn record_auth_failure(&self, client: &Client) -> Result<(), StoreError> {
+        let pk = client.pk.clone();
+        let now = domain::now_unix();
+        self.store
+            .run(move |c| {
+                store::repo::clients::record_failed_auth(
+                    c,
+                    &pk,
+                    MAX_AUTH_FAILURES,
+                    AUTH_LOCKOUT_SECS,
+                    now,
+                )
+            })
+            .await?;
+        self.forget_client(&client.tenant_id, &client.client_id);
+        Ok(())
+    }
+
+    /// After a success: clears the failure count, if there was one (rarely: no write otherwise).
+    pub async fn clear_auth_failures(&self, client: &Client) -> Result<(), StoreError> {
+        if client.failed_auth_count == 0 && client.locked_until.is_none() {
+            return Ok(());
+        }
+        let pk = client.pk.clone();
+        self.store
+            .run(move |c| store::repo::clients::clear_failed_auth(c, &pk))
+            .await?;
+        self.forget_client(&client.tenant_id, &client.client_id);
+        Ok(())
     }
 
     pub fn forget_device(&self, device_id: &str) {

@@ -2,6 +2,7 @@
 
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
+use domain::client_metadata::ClientMetadata;
 use domain::model::{AuthMethod, ClientKind, Environment, GrantType};
 use domain::secrets::MasterKey;
 use domain::{ids, now_unix};
@@ -23,11 +24,13 @@ use crate::actor::Actor;
 use crate::clients::{ClientError, NewClient};
 use crate::tenants::TenantSettings;
 
-/// Auth methods an admin can register here (mutual TLS comes with the TLS listener).
-const METHODS: [AuthMethod; 3] = [
+/// Auth methods an admin can register here.
+const METHODS: [AuthMethod; 5] = [
     AuthMethod::ClientSecretBasic,
     AuthMethod::ClientSecretPost,
     AuthMethod::PrivateKeyJwt,
+    AuthMethod::TlsClientAuth,
+    AuthMethod::SelfSignedTlsClientAuth,
 ];
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -67,6 +70,33 @@ pub struct CreateClient {
     pub jwks_uri: Option<String>,
     /// The organization that owns the client, if any.
     pub organization_id: Option<String>,
+    /// `tls_client_auth` (RFC 8705 §2.1.2): the certificate's subject DN (RFC 4514, e.g.
+    /// `CN=client-1,O=Acme,C=US`) — or exactly one of the four SAN fields instead.
+    #[validate(length(min = 1, max = 1000, message = "must be 1 to 1000 characters"))]
+    pub tls_client_auth_subject_dn: Option<String>,
+    #[validate(length(min = 1, max = 253, message = "must be 1 to 253 characters"))]
+    pub tls_client_auth_san_dns: Option<String>,
+    #[validate(url(message = "must be a URI"))]
+    pub tls_client_auth_san_uri: Option<String>,
+    #[validate(custom(function = "valid_ip"))]
+    pub tls_client_auth_san_ip: Option<String>,
+    #[validate(email(message = "must be an email address"))]
+    pub tls_client_auth_san_email: Option<String>,
+    /// Token requests must identify a device: `X-Device-Authorization: BASIC
+    /// base64(device_id:device_secret)` or the device's certificate.
+    #[serde(default)]
+    pub require_device_auth: bool,
+    /// Tokens only over mutual TLS, bound to the client certificate (RFC 8705 §3.4).
+    #[serde(default)]
+    pub tls_client_certificate_bound_access_tokens: bool,
+}
+
+fn valid_ip(ip: &str) -> Result<(), validator::ValidationError> {
+    ip.parse::<std::net::IpAddr>().map(drop).map_err(|_| {
+        let mut e = validator::ValidationError::new("ip");
+        e.message = Some("must be an IPv4 or IPv6 address".into());
+        e
+    })
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -93,6 +123,8 @@ pub struct UpdateClient {
     pub jwks_uri: Option<String>,
     /// A disabled client cannot authenticate and its tokens stop validating.
     pub disabled: Option<bool>,
+    pub require_device_auth: Option<bool>,
+    pub tls_client_certificate_bound_access_tokens: Option<bool>,
 }
 
 fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
@@ -146,6 +178,10 @@ pub struct Client {
     pub jwks_uri: Option<String>,
     pub organization_id: Option<String>,
     pub disabled: bool,
+    /// mTLS identity and requirements (only those set are shown).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub metadata: ClientMetadata,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -225,6 +261,7 @@ fn view(r: &ClientRow) -> Client {
         jwks_uri: r.jwks_uri.clone(),
         organization_id: r.organization_id.clone(),
         disabled: r.disabled,
+        metadata: serde_json::from_str(&r.metadata).unwrap_or_default(),
         created_at: r.created_at,
         updated_at: r.updated_at,
     }
@@ -264,7 +301,7 @@ pub fn check_keys_and_alg(
     if !METHODS.contains(&method) {
         return Err(invalid(
             "auth_method",
-            "must be client_secret_basic, client_secret_post or private_key_jwt",
+            "must be client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth",
         ));
     }
     let jwks = match jwks {
@@ -296,6 +333,51 @@ pub fn check_keys_and_alg(
         return Err(invalid("jwks", "give jwks or jwks_uri, not both"));
     }
     Ok(Checked { alg, jwks })
+}
+
+/// RFC 8705 rules across the method, the certificate identity and the tenant.
+pub fn check_mtls(
+    tenant: &TenantRow,
+    method: AuthMethod,
+    metadata: &ClientMetadata,
+    jwks: Option<&str>,
+) -> Result<(), ApiError> {
+    let identities = metadata.tls_identities();
+    match method {
+        AuthMethod::TlsClientAuth if identities != 1 => Err(invalid(
+            "tls_client_auth_subject_dn",
+            "tls_client_auth needs exactly one of tls_client_auth_subject_dn, _san_dns, _san_uri, _san_ip, _san_email",
+        )),
+        AuthMethod::TlsClientAuth => Ok(()),
+        _ if identities > 0 => Err(invalid(
+            "tls_client_auth_subject_dn",
+            "the tls_client_auth_* fields are for auth_method tls_client_auth",
+        )),
+        AuthMethod::SelfSignedTlsClientAuth => {
+            if tenant.environment == Environment::Production.as_str() {
+                return Err(invalid(
+                    "auth_method",
+                    "self_signed_tls_client_auth is not allowed in production tenants; use tls_client_auth with a certificate from the tenant's CA",
+                ));
+            }
+            let has_x5c = jwks
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                .is_some_and(|v| {
+                    v["keys"]
+                        .as_array()
+                        .is_some_and(|ks| ks.iter().any(|k| k["x5c"][0].is_string()))
+                });
+            if has_x5c {
+                Ok(())
+            } else {
+                Err(invalid(
+                    "jwks",
+                    "self_signed_tls_client_auth needs the certificate in jwks, as x5c (RFC 8705 §2.2)",
+                ))
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 fn json_list<T: ToString>(items: &[T]) -> String {
@@ -368,6 +450,16 @@ pub async fn create(
             ));
         }
     }
+    let metadata = ClientMetadata {
+        tls_client_auth_subject_dn: b.tls_client_auth_subject_dn,
+        tls_client_auth_san_dns: b.tls_client_auth_san_dns,
+        tls_client_auth_san_uri: b.tls_client_auth_san_uri,
+        tls_client_auth_san_ip: b.tls_client_auth_san_ip,
+        tls_client_auth_san_email: b.tls_client_auth_san_email,
+        require_device_auth: b.require_device_auth,
+        tls_client_certificate_bound_access_tokens: b.tls_client_certificate_bound_access_tokens,
+    };
+    check_mtls(&tenant, b.auth_method, &metadata, checked.jwks.as_deref())?;
     if let Some(oid) = &b.organization_id {
         let (tid, o) = (tenant.id.clone(), oid.clone());
         if store
@@ -399,6 +491,7 @@ pub async fn create(
             .and_then(|j| serde_json::from_str(j).ok()),
         jwks_uri: b.jwks_uri,
         created_by: None,
+        metadata,
     };
     let (row, secret) = crate::clients::create(&store, &master_key, &tenant.id, new, |row| {
         let details = serde_json::json!({"auth_method": row.auth_method});
@@ -523,7 +616,19 @@ pub async fn update(
             ));
         }
     }
+    let mut metadata: ClientMetadata = serde_json::from_str(&c.metadata).unwrap_or_default();
+    if let Some(v) = b.require_device_auth {
+        metadata.require_device_auth = v;
+    }
+    if let Some(v) = b.tls_client_certificate_bound_access_tokens {
+        metadata.tls_client_certificate_bound_access_tokens = v;
+    }
+    let jwks_now = checked.jwks.clone().or_else(|| c.jwks.clone());
+    check_mtls(&tenant, method, &metadata, jwks_now.as_deref())?;
     let changes = ClientChanges {
+        metadata: Some(
+            serde_json::to_string(&metadata).map_err(|e| ApiError::Internal(e.to_string()))?,
+        ),
         name: b.name,
         grant_types: b.grant_types.as_deref().map(json_list),
         scopes: b.scopes.as_deref().map(json_list),

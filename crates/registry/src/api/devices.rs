@@ -2,6 +2,7 @@
 
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
+use domain::model::Environment;
 use domain::secrets::{generate_secret, MasterKey};
 use domain::{certs, ids, now_unix};
 use serde::{Deserialize, Serialize};
@@ -177,6 +178,12 @@ pub async fn create(
     let (tenant, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
     let body = body.0;
     let thumbprint = binding(body.certificate.as_deref(), body.thumbprint.as_deref())?;
+    if thumbprint.is_none() && tenant.environment == Environment::Production.as_str() {
+        return Err(ApiError::Validation(vec![FieldError {
+            field: "certificate".into(),
+            message: "production tenants bind device tokens to the device's certificate: give certificate (PEM) or thumbprint".into(),
+        }]));
+    }
     let signer = signing_tenant(&svc, &tenant.slug).await?;
     let secret = generate_secret().map_err(|e| ApiError::Internal(e.to_string()))?;
     let now = now_unix();

@@ -159,6 +159,7 @@ pub async fn create(
     id: web::Path<String>,
     body: Valid<UploadAnchors>,
     store: web::Data<Store>,
+    svc: web::Data<tokens::TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
     let rows = parse(&tenant.id, &body.0.pem)?;
@@ -184,6 +185,8 @@ pub async fn create(
             }
             e => e.into(),
         })?;
+    // Client certificates are checked against the new anchors from the next request on.
+    svc.forget_tenant(&tenant.slug);
     Ok(HttpResponse::Created().json(TrustAnchorList {
         items: rows.iter().map(view).collect(),
         next_cursor: None,
@@ -229,6 +232,7 @@ pub async fn delete(
     actor: Actor,
     path: web::Path<(String, String)>,
     store: web::Data<Store>,
+    svc: web::Data<tokens::TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &path.0).await?;
     let event = actor.audit(
@@ -248,6 +252,7 @@ pub async fn delete(
         })
         .await?;
     if deleted {
+        svc.forget_tenant(&tenant.slug);
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::NotFound("trust anchor".into()))

@@ -17,6 +17,10 @@ fn raw() -> Raw {
         tls_cert: None,
         tls_key: None,
         tls_client_ca: None,
+        tls_bind: None,
+        mtls_public_url: None,
+        trusted_proxies: None,
+        client_cert_header: None,
         log_format: None,
         workers: None,
     }
@@ -108,4 +112,33 @@ fn unreadable_key_file_is_an_error() {
     let src = MasterKeySource::File("/nonexistent/master.key".into());
     let err = src.load().unwrap_err().to_string();
     assert!(err.contains("cannot read /nonexistent/master.key"), "{err}");
+}
+
+#[test]
+fn tls_listener_and_proxies() {
+    let c = Config::from_raw(Raw {
+        tls_cert: Some("c.pem".into()),
+        tls_key: Some("k.pem".into()),
+        trusted_proxies: Some("10.0.0.1, ::1".into()),
+        ..raw()
+    })
+    .unwrap();
+    let tls = c.tls.unwrap();
+    assert_eq!(tls.bind.to_string(), "127.0.0.1:8443");
+    assert_eq!(tls.public_url, "https://127.0.0.1:8443");
+    assert_eq!(c.public_url, "http://127.0.0.1:8080", "plain HTTP stays");
+    assert_eq!(c.proxy.trusted.len(), 2);
+    assert_eq!(c.proxy.header, "X-Client-Cert");
+    assert!(Config::from_raw(Raw {
+        trusted_proxies: Some("proxy.example".into()),
+        ..raw()
+    })
+    .is_err());
+    assert!(Config::from_raw(Raw {
+        tls_cert: Some("c.pem".into()),
+        tls_key: Some("k.pem".into()),
+        mtls_public_url: Some("http://x".into()),
+        ..raw()
+    })
+    .is_err());
 }

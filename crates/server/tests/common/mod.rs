@@ -2,6 +2,7 @@
 //! application state, tenants and clients created through the registry's own functions.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod pki;
 pub mod smtp;
 
 use base64::Engine;
@@ -253,4 +254,67 @@ pub fn jwt_claims(jwt: &str) -> serde_json::Value {
 
 pub fn bearer(token: &str) -> (&'static str, String) {
     ("authorization", format!("Bearer {token}"))
+}
+
+/// The app served over real TLS on a free loopback port (the server's certificate from a test
+/// root), with the production listener's acceptor and connection hook.
+pub struct TlsServer {
+    pub url: String,
+    pub server_root: pki::Issued,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsServer {
+    pub async fn start(state: &AppState) -> TlsServer {
+        let server_root = pki::root("Portcullis test server CA");
+        let cert = pki::server(&server_root);
+        let dir = tempfile::tempdir().unwrap();
+        let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert_path, cert.chain_pem()).unwrap();
+        std::fs::write(&key_path, cert.key_pem()).unwrap();
+        let files = portcullis_server::config::TlsFiles {
+            cert: cert_path,
+            key: key_path,
+            client_ca: None,
+            bind: "127.0.0.1:0".parse().unwrap(),
+            public_url: "https://127.0.0.1".into(),
+        };
+        let acceptor = portcullis_server::tls::acceptor(&files).unwrap();
+        let st = state.clone();
+        let server = actix_web::HttpServer::new(move || portcullis_server::app::build(&st))
+            .on_connect(portcullis_server::tls::on_connect)
+            .workers(1)
+            .bind_openssl("127.0.0.1:0", acceptor)
+            .unwrap();
+        let port = server.addrs()[0].port();
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TlsServer {
+            url: format!("https://127.0.0.1:{port}"),
+            server_root,
+            handle,
+            _dir: dir,
+        }
+    }
+
+    /// A client that trusts the server, presenting `identity` when given.
+    pub fn client(&self, identity: Option<&pki::Issued>) -> reqwest::Client {
+        let mut b = reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(self.server_root.pem().as_bytes()).unwrap(),
+            )
+            .min_tls_version(reqwest::tls::Version::TLS_1_2);
+        if let Some(id) = identity {
+            b = b.identity(id.identity());
+        }
+        b.build().unwrap()
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
 }

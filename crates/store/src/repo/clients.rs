@@ -129,6 +129,7 @@ pub struct ClientChanges {
     pub jwks: Option<Option<String>>,
     pub jwks_uri: Option<Option<String>>,
     pub disabled: Option<bool>,
+    pub metadata: Option<String>,
 }
 
 pub fn update_if_version(
@@ -187,4 +188,43 @@ pub fn delete_secret(
     )
     .execute(conn)?
         == 1)
+}
+
+/// Counts a failed authentication (a wrong secret, or a wrong device secret sent with it); the
+/// `max`-th in a row locks the client until `now + lock_secs`. One UPDATE: concurrent failures
+/// on any replica all count.
+pub fn record_failed_auth(
+    conn: &mut DbConnection,
+    pk: &str,
+    max: i32,
+    lock_secs: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    use diesel::dsl::case_when;
+    use diesel::sql_types::{BigInt, Integer, Nullable};
+    let reached = clients::failed_auth_count.ge(max - 1);
+    diesel::update(clients::table.filter(clients::id.eq(pk)))
+        .set((
+            clients::failed_auth_count
+                .eq(case_when::<_, _, Integer>(reached, 0)
+                    .otherwise(clients::failed_auth_count + 1)),
+            clients::locked_until.eq(case_when::<_, _, Nullable<BigInt>>(
+                reached,
+                Some(now + lock_secs),
+            )
+            .otherwise(clients::locked_until)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A successful authentication clears the failure count.
+pub fn clear_failed_auth(conn: &mut DbConnection, pk: &str) -> Result<(), StoreError> {
+    diesel::update(clients::table.filter(clients::id.eq(pk)))
+        .set((
+            clients::failed_auth_count.eq(0),
+            clients::locked_until.eq(None::<i64>),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -153,3 +153,17 @@ pub fn count_tokens_signed_by(
         .count()
         .get_result(conn)?)
 }
+
+/// The tenant's device registered with this certificate thumbprint.
+pub fn find_by_thumbprint(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    thumbprint: &str,
+) -> Result<Option<DeviceRow>, StoreError> {
+    Ok(devices::table
+        .filter(devices::tenant_id.eq(tenant_id))
+        .filter(devices::cert_thumbprint.eq(thumbprint))
+        .select(DeviceRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -33,12 +33,27 @@ pub struct Metadata {
     pub scopes_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
     pub service_documentation: String,
+    /// RFC 8705 §3.3: tokens issued over mutual TLS are bound to the client certificate.
+    pub tls_client_certificate_bound_access_tokens: bool,
+    /// RFC 8705 §5: where the endpoints are reached with a client certificate, when that is
+    /// another address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mtls_endpoint_aliases: Option<MtlsAliases>,
 }
 
-const AUTH_METHODS: [&str; 3] = [
+#[derive(Serialize, ToSchema)]
+pub struct MtlsAliases {
+    pub token_endpoint: String,
+    pub introspection_endpoint: String,
+    pub revocation_endpoint: String,
+}
+
+const AUTH_METHODS: [&str; 5] = [
     "client_secret_basic",
     "client_secret_post",
     "private_key_jwt",
+    "tls_client_auth",
+    "self_signed_tls_client_auth",
 ];
 
 fn metadata(svc: &TokenService, tenant: &Tenant) -> Metadata {
@@ -83,6 +98,15 @@ fn metadata(svc: &TokenService, tenant: &Tenant) -> Metadata {
             "policies",
         ],
         service_documentation: format!("{}/swagger-ui/", svc.public_url),
+        tls_client_certificate_bound_access_tokens: true,
+        mtls_endpoint_aliases: svc.mtls_url().map(|m| {
+            let base = format!("{m}/t/{}/oauth2", tenant.slug);
+            MtlsAliases {
+                token_endpoint: format!("{base}/token"),
+                introspection_endpoint: format!("{base}/introspect"),
+                revocation_endpoint: format!("{base}/revoke"),
+            }
+        }),
     }
 }
 

@@ -2,7 +2,11 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::accounts::{Accounts, Person, SignIn};
-use domain::model::{ClientKind, GrantType};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use domain::model::{ClientKind, Environment, GrantType};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -10,8 +14,10 @@ use super::{no_store_json, tenant_of};
 use crate::client_auth::authenticate;
 use crate::error::{OAuthError, OAuthErrorBody, OAuthErrorCode};
 use crate::form::{printable, Form};
+use crate::mint::Extras;
+use crate::mtls::{self, ClientCert};
 use crate::refresh::Family;
-use crate::service::{Client, Tenant, TokenService};
+use crate::service::{Client, Device, Tenant, TokenService};
 use crate::{mint, refresh};
 
 /// Form parameters of the token endpoint (`application/x-www-form-urlencoded`).
@@ -126,6 +132,10 @@ pub async fn token(
             format!("grant_type `{}` is not supported", printable(grant)),
         )
     })?;
+    let cert = mtls::presented(&req);
+    if let Some(c) = &cert {
+        check_certificate(&tenant, c)?;
+    }
     let auth = authenticate(&svc, &tenant, &req, &form).await?;
     let client = &auth.client;
     if !client.grant_types.contains(&grant_type) {
@@ -133,9 +143,22 @@ pub async fn token(
             "this client may not use grant_type {grant_type}"
         )));
     }
+    if client.bound_tokens_only && cert.is_none() {
+        return Err(OAuthError::invalid_request(
+            "this client's tokens are bound to its certificate: call the token endpoint over mutual TLS",
+        ));
+    }
+    let device = device_of(&svc, &tenant, client, &req, cert.as_deref()).await?;
+    svc.clear_auth_failures(client).await?;
+    let bound = Bound {
+        cnf: cert.as_ref().map(|c| c.thumbprint.as_str()),
+        device: device.as_deref(),
+    };
     match grant_type {
-        GrantType::ClientCredentials => client_credentials(&svc, &tenant, client, &form).await,
-        GrantType::RefreshToken => refresh_token(&svc, &tenant, client, &form).await,
+        GrantType::ClientCredentials => {
+            client_credentials(&svc, &tenant, client, &form, bound).await
+        }
+        GrantType::RefreshToken => refresh_token(&svc, &tenant, client, &form, bound).await,
         GrantType::Password => {
             let accounts = accounts(&svc)?;
             let email = form.require("username")?;
@@ -146,7 +169,9 @@ pub async fn token(
                 .password(&at, &client.pk, email, password, &scope)
                 .await?
             {
-                SignIn::Done(person) => person_tokens(&svc, &tenant, client, &person, scope).await,
+                SignIn::Done(person) => {
+                    person_tokens(&svc, &tenant, client, &person, scope, bound.cnf).await
+                }
                 SignIn::MfaRequired { mfa_token } => Err(OAuthError::mfa_required(mfa_token)),
             }
         }
@@ -156,9 +181,92 @@ pub async fn token(
             let otp = form.require("otp")?;
             let at = tenant.account_ref();
             let (person, scope) = accounts.mfa_otp(&at, &client.pk, mfa_token, otp).await?;
-            person_tokens(&svc, &tenant, client, &person, scope).await
+            person_tokens(&svc, &tenant, client, &person, scope, bound.cnf).await
         }
     }
+}
+
+/// What the request itself proves beyond the client: the certificate it came with, and the
+/// device that authenticated.
+#[derive(Clone, Copy)]
+struct Bound<'a> {
+    cnf: Option<&'a str>,
+    device: Option<&'a Device>,
+}
+
+/// Any presented certificate must be valid now; production tenants also demand that it chains
+/// to their trust anchors and is not self-signed.
+fn check_certificate(tenant: &Tenant, cert: &ClientCert) -> Result<(), OAuthError> {
+    let checked = if tenant.environment == Environment::Production {
+        tenant.anchors.verify(cert)
+    } else {
+        cert.check_validity()
+    };
+    checked.map_err(|p| OAuthError::invalid_client(p.to_string()))
+}
+
+/// The device behind the request: `X-Device-Authorization: BASIC base64(id:secret)` (the
+/// SanteDB form), else the device registered with the presented certificate. A wrong device
+/// secret counts towards the client's lockout.
+async fn device_of(
+    svc: &TokenService,
+    tenant: &Tenant,
+    client: &Client,
+    req: &HttpRequest,
+    cert: Option<&ClientCert>,
+) -> Result<Option<Arc<Device>>, OAuthError> {
+    let device = match req.headers().get(DEVICE_AUTHORIZATION) {
+        Some(value) => {
+            let (id, secret) = device_credentials(value)?;
+            let device = svc.device(&tenant.id, &id).await?;
+            let verified = device.filter(|d| {
+                !d.disabled
+                    && d.secret_hash
+                        .as_deref()
+                        .is_some_and(|h| svc.master_key.verify_secret(&secret, h))
+            });
+            if verified.is_none() {
+                svc.record_auth_failure(client).await?;
+                return Err(OAuthError::invalid_client("device authentication failed"));
+            }
+            verified
+        }
+        None => match cert {
+            Some(c) => svc
+                .device_by_thumbprint(&tenant.id, &c.thumbprint)
+                .await?
+                .filter(|d| !d.disabled && d.cert_thumbprint.as_deref() == Some(&c.thumbprint)),
+            None => None,
+        },
+    };
+    if device.is_none() && client.require_device_auth {
+        return Err(OAuthError::invalid_client(
+            "this client requires device authentication: send X-Device-Authorization: BASIC \
+             base64(device_id:device_secret), or the device's certificate over mutual TLS",
+        ));
+    }
+    Ok(device)
+}
+
+const DEVICE_AUTHORIZATION: &str = "x-device-authorization";
+
+fn device_credentials(
+    value: &actix_web::http::header::HeaderValue,
+) -> Result<(String, String), OAuthError> {
+    let bad = || {
+        OAuthError::invalid_request(
+            "X-Device-Authorization must be `BASIC base64(device_id:device_secret)`",
+        )
+    };
+    let text = value.to_str().map_err(|_| bad())?;
+    let (scheme, encoded) = text.split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad());
+    }
+    let raw = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
+    Ok((id.to_owned(), secret.to_owned()))
 }
 
 fn accounts(svc: &TokenService) -> Result<&dyn Accounts, OAuthError> {
@@ -175,13 +283,19 @@ async fn client_credentials(
     tenant: &Tenant,
     client: &Client,
     form: &Form,
+    bound: Bound<'_>,
 ) -> Result<HttpResponse, OAuthError> {
     let scope = resolve_scope(client, form.get("scope"))?;
     let on_behalf_of = form.get("on_behalf_of");
     if let Some(department) = on_behalf_of {
         check_enrollment(svc, client, department).await?;
     }
-    let (access, claims) = mint::client_access_token(tenant, client, &scope, on_behalf_of)?;
+    let extras = Extras {
+        on_behalf_of,
+        device: bound.device,
+        cnf: bound.cnf,
+    };
+    let (access, claims) = mint::client_access_token(tenant, client, &scope, extras)?;
     let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
         let family = Family::Machine {
             family: None,
@@ -223,6 +337,7 @@ async fn refresh_token(
     tenant: &Tenant,
     client: &Client,
     form: &Form,
+    bound: Bound<'_>,
 ) -> Result<HttpResponse, OAuthError> {
     let old = refresh::redeem(svc, client, form.require("refresh_token")?).await?;
     // A narrower scope may be asked for; never a wider one (RFC 6749 §6).
@@ -251,14 +366,20 @@ async fn refresh_token(
             .ok_or_else(|| OAuthError::invalid_grant("the account is disabled"))?;
         person.amr = old.claims.amr.clone().unwrap_or_default();
         person.auth_time = old.claims.auth_time.unwrap_or(old.row.created_at);
-        let (access, claims) = mint::person_access_token(tenant, client, &person, &scope)?;
+        let (access, claims) =
+            mint::person_access_token(tenant, client, &person, &scope, bound.cnf)?;
         return respond(tenant, client, access, claims, scope, None);
     }
     let on_behalf_of = old.claims.on_behalf_of.as_deref();
     if let Some(department) = on_behalf_of {
         check_enrollment(svc, client, department).await?;
     }
-    let (access, claims) = mint::client_access_token(tenant, client, &scope, on_behalf_of)?;
+    let extras = Extras {
+        on_behalf_of,
+        device: bound.device,
+        cnf: bound.cnf,
+    };
+    let (access, claims) = mint::client_access_token(tenant, client, &scope, extras)?;
     let family = Family::Machine {
         family: Some(old.row.family_id.clone()),
         on_behalf_of,
@@ -273,8 +394,9 @@ async fn person_tokens(
     client: &Client,
     person: &Person,
     scope: String,
+    cnf: Option<&str>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (access, claims) = mint::person_access_token(tenant, client, person, &scope)?;
+    let (access, claims) = mint::person_access_token(tenant, client, person, &scope, cnf)?;
     let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
         Some(refresh::issue(svc, tenant, client, &scope, Family::Person(person)).await?)
     } else {

@@ -1,0 +1,42 @@
+//! Client metadata beyond the columns of the clients table, stored as JSON (RFC 7591 / RFC 8705
+//! names): how a `tls_client_auth` client's certificate is recognised, and device and binding
+//! requirements.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientMetadata {
+    /// RFC 8705 §2.1.2: exactly one of these five identifies a `tls_client_auth` client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_dns: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_email: Option<String>,
+    /// Token requests must identify a device (`X-Device-Authorization` or its certificate).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_device_auth: bool,
+    /// RFC 8705 §3.4: tokens only over mutual TLS, bound to the certificate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_client_certificate_bound_access_tokens: bool,
+}
+
+impl ClientMetadata {
+    /// How many of the five certificate identities are set (RFC 8705 wants exactly one).
+    pub fn tls_identities(&self) -> usize {
+        [
+            &self.tls_client_auth_subject_dn,
+            &self.tls_client_auth_san_dns,
+            &self.tls_client_auth_san_uri,
+            &self.tls_client_auth_san_ip,
+            &self.tls_client_auth_san_email,
+        ]
+        .iter()
+        .filter(|v| v.is_some())
+        .count()
+    }
+}
