@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClientMetadata {
     /// RFC 8705 §2.1.2: exactly one of these five identifies a `tls_client_auth` client.
     #[serde(default, skip_serializing_if = "Option::is_none")]

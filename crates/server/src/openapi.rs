@@ -40,6 +40,20 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
+            "mutual_tls",
+            SecurityScheme::MutualTls {
+                description: Some(
+                    "A client certificate over TLS (RFC 8705), at the HTTPS listener \
+                     (`PORTCULLIS_TLS_BIND`, advertised as `mtls_endpoint_aliases`): \
+                     `tls_client_auth` clients authenticate with it, devices are recognised by it, \
+                     and tokens issued over it are bound to it (`cnf.x5t#S256`). Production \
+                     tenants accept only certificates chained to their trust anchors."
+                        .to_owned(),
+                ),
+                extensions: None,
+            },
+        );
+        components.add_security_scheme(
             "client_secret_basic",
             SecurityScheme::Http(
                 HttpBuilder::new()

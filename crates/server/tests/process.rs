@@ -11,6 +11,10 @@ use store::DatabaseUrl;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
+#[path = "common/pki.rs"]
+#[allow(dead_code)]
+mod pki;
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -68,8 +72,16 @@ struct Server {
 
 impl Server {
     fn start(dir: &std::path::Path, db: &TestDb) -> Server {
+        Server::start_with(dir, db, &[])
+    }
+
+    fn start_with(dir: &std::path::Path, db: &TestDb, extra: &[(&str, String)]) -> Server {
         let port = free_port();
-        let mut child = command(dir)
+        let mut c = command(dir);
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        let mut child = c
             .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
             .env("PORTCULLIS_DATABASE_URL", url_text(&db.url))
             .env("PORTCULLIS_WORKERS", "1")
@@ -300,4 +312,67 @@ fn migrate_and_openapi_commands() {
 
     let out = command(dir.path()).arg("frobnicate").output().unwrap();
     assert!(!out.status.success());
+}
+
+/// With a certificate and key, the binary serves HTTPS beside plain HTTP: TLS 1.3 when the
+/// client can, 1.2 at least, never older.
+#[test]
+fn serves_https_beside_http_tls_1_2_at_least() {
+    use openssl::ssl::{SslConnector, SslMethod, SslVersion};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
+    let root = pki::root("Process test CA");
+    let cert = pki::server(&root);
+    std::fs::write(dir.path().join("cert.pem"), cert.chain_pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.key_pem()).unwrap();
+    let tls_port = free_port();
+    let files = [
+        ("PORTCULLIS_TLS_CERT", "cert.pem".to_owned()),
+        ("PORTCULLIS_TLS_KEY", "key.pem".to_owned()),
+        ("PORTCULLIS_TLS_BIND", format!("127.0.0.1:{tls_port}")),
+    ];
+    let server = Server::start_with(dir.path(), &db, &files);
+    assert_eq!(server.get("/healthz", None).0, 200, "plain HTTP stays");
+    let https = reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(root.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let resp = https
+        .get(format!("https://127.0.0.1:{tls_port}/healthz"))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+
+    let handshake = |max: Option<SslVersion>| {
+        let mut b = SslConnector::builder(SslMethod::tls_client()).unwrap();
+        b.set_verify(openssl::ssl::SslVerifyMode::NONE);
+        b.set_min_proto_version(None).unwrap();
+        b.set_max_proto_version(max).unwrap();
+        // Let the client offer old versions at all (OpenSSL's default level forbids them).
+        b.set_cipher_list("DEFAULT:@SECLEVEL=0").unwrap();
+        let tcp = std::net::TcpStream::connect(("127.0.0.1", tls_port)).unwrap();
+        b.build()
+            .configure()
+            .unwrap()
+            .connect("localhost", tcp)
+            .map(|s| s.ssl().version_str().to_owned())
+    };
+    assert_eq!(handshake(None).unwrap(), "TLSv1.3");
+    assert_eq!(handshake(Some(SslVersion::TLS1_2)).unwrap(), "TLSv1.2");
+    assert!(
+        handshake(Some(SslVersion::TLS1_1)).is_err(),
+        "TLS 1.1 refused"
+    );
+    let (status, _) = server.terminate();
+    assert!(status.success());
+
+    // A certificate that cannot be read: one line, no start.
+    let mut c = command(dir.path());
+    c.env("PORTCULLIS_DATABASE_URL", url_text(&db.url))
+        .env("PORTCULLIS_BIND", format!("127.0.0.1:{}", free_port()))
+        .env("PORTCULLIS_TLS_CERT", "missing.pem")
+        .env("PORTCULLIS_TLS_KEY", "key.pem")
+        .env("PORTCULLIS_TLS_BIND", format!("127.0.0.1:{}", free_port()));
+    let err = fails(c);
+    assert!(err.contains("TLS certificate missing.pem"), "{err}");
 }

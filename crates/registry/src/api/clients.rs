@@ -180,7 +180,6 @@ pub struct Client {
     pub disabled: bool,
     /// mTLS identity and requirements (only those set are shown).
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub metadata: ClientMetadata,
     pub created_at: i64,
     pub updated_at: i64,

@@ -98,12 +98,22 @@ pub struct TokenResponse {
 /// `mfa_token` and `otp` gives the tokens, with `amr: ["pwd", "otp"]` and `auth_time`. A
 /// person's refresh token lives 90 minutes from sign-in and is not rotated: refreshing returns
 /// an access token only. Five wrong passwords lock the account for 15 minutes; unknown email,
-/// wrong password and locked account answer alike. Errors follow RFC 6749 §5.2.
+/// wrong password and locked account answer alike.
+///
+/// **Mutual TLS** (RFC 8705, at the HTTPS listener): `tls_client_auth` clients send only
+/// `client_id` and their certificate; every token issued to a request with a certificate is
+/// bound to it (`cnf.x5t#S256`) and works only with it. A device is identified by
+/// `X-Device-Authorization` or by its registered certificate. Ten failed authentications in a
+/// row (wrong client or device secrets) lock the client for 5 minutes. Errors follow RFC 6749
+/// §5.2.
 #[utoipa::path(
     post,
     path = "/t/{tenant}/oauth2/token",
     tag = "OAuth",
-    params(("tenant" = String, Path, description = "Tenant slug", example = "system")),
+    params(
+        ("tenant" = String, Path, description = "Tenant slug", example = "system"),
+        ("X-Device-Authorization" = Option<String>, Header, description = "The device making the request: `BASIC base64(device_id:device_secret)`; adds `device` and `org` claims (clients with `require_device_auth` need it, or the device's certificate)"),
+    ),
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Tokens issued", body = TokenResponse),
@@ -115,7 +125,7 @@ pub struct TokenResponse {
         (status = 429, description = "slow_down: too many codes sent; retry after `Retry-After` seconds", body = OAuthErrorBody),
         (status = 503, description = "temporarily_unavailable: the database or the mail server is down; nothing was changed", body = OAuthErrorBody),
     ),
-    security((), ("client_secret_basic" = []))
+    security((), ("client_secret_basic" = []), ("mutual_tls" = []))
 )]
 pub async fn token(
     path: web::Path<String>,
