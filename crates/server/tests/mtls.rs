@@ -620,4 +620,36 @@ async fn forwarded_certificates_count_only_from_trusted_proxies() {
             .is_none(),
         "a header from an untrusted peer is ignored"
     );
+
+    // A client registered for bound tokens only gets them over mutual TLS.
+    let bound = admin
+        .post(
+            &format!("/admin/v1/tenants/{tid}/clients"),
+            json!({"name": "bound", "auth_method": "client_secret_basic",
+                "grant_types": ["client_credentials"], "scopes": ["read"],
+                "tls_client_certificate_bound_access_tokens": true}),
+        )
+        .await;
+    let bound_creds = basic(
+        bound["client_id"].as_str().unwrap(),
+        bound["client_secret"].as_str().unwrap(),
+    );
+    let request = |peer: &str| {
+        post_form(
+            &token_url("edge"),
+            form(&[("grant_type", "client_credentials")]),
+        )
+        .insert_header(bound_creds.clone())
+        .insert_header(("x-client-cert", escaped.clone()))
+        .peer_addr(format!("{peer}:5000").parse().unwrap())
+    };
+    let (s, _, b) = send(&app, request("10.9.9.9")).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{b}"
+    );
+    let (s, _, t) = send(&app, request("10.1.1.1")).await;
+    assert_eq!(s, 200, "{t}");
+    assert!(jwt_claims(t["access_token"].as_str().unwrap())["cnf"].is_object());
 }
