@@ -188,7 +188,8 @@ pub fn browser() -> Result<u64> {
     }
 }
 
-/// The committed spec through Spectral's `oas` ruleset (npm, under target/); errors fail.
+/// The committed spec through Spectral's `oas` ruleset (npm, under target/), then every example
+/// against its schema; errors fail.
 pub fn spectral() -> Result<u64> {
     println!("\n=== lint: Spectral (oas ruleset) on openapi/openapi.json ===");
     let cli = node_modules()?
@@ -203,10 +204,20 @@ pub fn spectral() -> Result<u64> {
         .args(["--fail-severity", "error", "--format", "text"])
         .status()
         .map_err(|e| format!("cannot run spectral: {e}"))?;
+    if !status.success() {
+        return Err("the spec has Spectral errors (see above)".into());
+    }
+    // Spectral does not check that examples fit their schemas; this does (JSON Schema 2020-12).
+    let python = venv(&REQUIREMENTS)?;
+    let status = Command::new(&python)
+        .arg(root().join("xtask").join("interop").join("examples.py"))
+        .arg(root().join("openapi").join("openapi.json"))
+        .status()
+        .map_err(|e| format!("cannot run the examples check: {e}"))?;
     if status.success() {
         Ok(1)
     } else {
-        Err("the spec has Spectral errors (see above)".into())
+        Err("some examples of the spec do not fit their schemas (see above)".into())
     }
 }
 

@@ -7,6 +7,7 @@ use tokens::http::ApiError;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
 pub struct Health {
     /// `ok` when the check passed.
     #[schema(example = "ok")]

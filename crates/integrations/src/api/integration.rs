@@ -52,6 +52,7 @@ fn basic() -> AuthMethod {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"client_id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "name": "Acme CAD connector", "entity_id": "VN0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "auth_method": "client_secret_basic", "scopes": ["reports:write"], "access_token_alg": "RS256", "jwks": null, "jwks_uri": null, "created_by": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "created_at": 1767225600, "disabled": false}))]
 pub struct Integration {
     pub client_id: String,
     pub name: String,

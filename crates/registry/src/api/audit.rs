@@ -42,6 +42,7 @@ pub struct AuditEvent {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "actor": "client:admin@system", "action": "client.create", "target": "client:reports", "at": 1767225600, "client_ip": "10.0.0.7", "request_id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "details": {"auth_method": "client_secret_basic"}}], "next_cursor": null}))]
 pub struct AuditList {
     pub items: Vec<AuditEvent>,
     pub next_cursor: Option<String>,

@@ -101,6 +101,7 @@ fn valid_ip(ip: &str) -> Result<(), validator::ValidationError> {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"scopes": ["read", "write", "export"], "disabled": false}))]
 pub struct UpdateClient {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: Option<String>,
@@ -162,6 +163,7 @@ pub fn valid_scopes(scopes: &Vec<String>) -> Result<(), validator::ValidationErr
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"client_id": "reports", "name": "Reporting service", "kind": "application", "auth_method": "client_secret_basic", "grant_types": ["client_credentials"], "scopes": ["read", "write"], "default_scopes": ["read"], "tenant_roles": [], "access_token_ttl": null, "access_token_alg": "RS256", "jwks": null, "jwks_uri": null, "organization_id": null, "disabled": false, "created_at": 1767225600, "updated_at": 1767225600}))]
 pub struct Client {
     pub client_id: String,
     pub name: String,
@@ -202,6 +204,7 @@ pub struct ClientList {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"previous_expires_in": 3600}))]
 pub struct RotateSecret {
     /// How long the client's current secrets keep working, in seconds (default 86400; 0 ends
     /// them now).
@@ -214,6 +217,7 @@ pub struct RotateSecret {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "client_secret": "qN3vX0…(43 characters)"}))]
 pub struct NewSecret {
     /// The secret's id, for `DELETE …/secrets/{id}`.
     pub id: String,
@@ -230,6 +234,7 @@ pub struct CreateClientKey {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"kid": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "alg": "ES256", "private_key_pem": "-----BEGIN PRIVATE KEY-----\nMIGH...\n-----END PRIVATE KEY-----\n", "private_jwk": {"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "alg": "ES256", "use": "sig", "d": "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}}))]
 pub struct ClientKeyPair {
     pub kid: String,
     pub alg: String,

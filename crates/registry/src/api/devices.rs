@@ -34,6 +34,7 @@ pub struct CreateDevice {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"disabled": true}))]
 pub struct UpdateDevice {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: Option<String>,
@@ -43,6 +44,7 @@ pub struct UpdateDevice {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"thumbprint": "Ek9UBDDe8Gg1Qo3f9fzAp8uVqMGDy0AM4qRYdD2pDEk"}))]
 pub struct SetCertificate {
     /// The new client certificate (PEM).
     pub certificate: Option<String>,
@@ -51,6 +53,7 @@ pub struct SetCertificate {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "organization_id": "FD0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "name": "tablet-7", "cert_thumbprint": "Ek9UBDDe8Gg1Qo3f9fzAp8uVqMGDy0AM4qRYdD2pDEk", "token_version": 1, "disabled": false, "created_at": 1767225600, "updated_at": 1767225600}))]
 pub struct Device {
     pub id: String,
     pub organization_id: String,
@@ -65,6 +68,7 @@ pub struct Device {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "organization_id": "FD0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "name": "tablet-7", "cert_thumbprint": "Ek9UBDDe8Gg1Qo3f9fzAp8uVqMGDy0AM4qRYdD2pDEk", "token_version": 1, "disabled": false, "created_at": 1767225600, "updated_at": 1767225600, "device_secret": "qN3vX0…(43 characters)", "device_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9..."}))]
 pub struct CreatedDevice {
     #[serde(flatten)]
     pub device: Device,
@@ -75,6 +79,7 @@ pub struct CreatedDevice {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"device_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9..."}))]
 pub struct DeviceToken {
     pub device_token: String,
 }

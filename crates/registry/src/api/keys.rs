@@ -18,6 +18,7 @@ use super::managed_tenant;
 use crate::actor::Actor;
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"kid": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "alg": "ES256", "state": "active", "public_jwk": {"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "alg": "ES256", "use": "sig"}, "created_at": 1767225600, "activated_at": 1767225600, "retired_at": null}))]
 pub struct Key {
     pub kid: String,
     #[schema(example = "ES256")]
@@ -48,6 +49,7 @@ pub struct CreateKey {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"kid": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "state": "active", "invalidated_device_tokens": 12}))]
 pub struct Promoted {
     pub kid: String,
     #[schema(example = "active")]

@@ -28,12 +28,14 @@ pub struct CreateOrganization {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Springfield Fire Department"}))]
 pub struct UpdateOrganization {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "VN0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "kind": "vendor", "name": "Acme Reporting", "created_at": 1767225600, "updated_at": 1767225600}))]
 pub struct Organization {
     /// `VN…` for vendors, `FD…` for departments, `OR…` for others.
     #[schema(example = "VN0192f0c4e8a37c1e9d4b5a6f7e8d9c0b")]

@@ -55,6 +55,7 @@ pub struct UpdateTenant {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "slug": "acme", "name": "Acme", "environment": "sandbox", "issuer": "https://auth.example.com/t/acme", "settings": {"access_token_lifetime": 300, "allowed_algorithms": ["RS256", "ES256"]}, "disabled": false, "created_at": 1767225600, "updated_at": 1767225600}))]
 pub struct Tenant {
     pub id: String,
     pub slug: String,

@@ -21,6 +21,7 @@ const MAX_PEM: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"pem": "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"}))]
 pub struct UploadAnchors {
     /// One CA certificate, or a chain (root and intermediates): one anchor per certificate.
     #[validate(length(min = 1, max = 65536, message = "must be 1 to 65536 characters of PEM"))]
@@ -40,6 +41,7 @@ pub struct TrustAnchor {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "subject": "CN=Acme Devices CA, O=Acme, C=US", "issuer": "CN=Acme Root, O=Acme, C=US", "not_before": 1767225600, "not_after": 1924905600, "thumbprint": "Ek9UBDDe8Gg1Qo3f9fzAp8uVqMGDy0AM4qRYdD2pDEk"}], "next_cursor": null}))]
 pub struct TrustAnchorList {
     pub items: Vec<TrustAnchor>,
     pub next_cursor: Option<String>,

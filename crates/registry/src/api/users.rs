@@ -54,6 +54,7 @@ fn yes() -> bool {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"tenant_roles": ["tenant_admin"], "memberships": [{"organization_id": "VN0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "role": "admin"}]}))]
 pub struct UpdateUser {
     pub mfa_enabled: Option<bool>,
     pub tenant_roles: Option<Vec<TenantRole>>,
@@ -65,6 +66,7 @@ pub struct UpdateUser {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "email": "ada@acme.example", "mfa_enabled": true, "tenant_roles": [], "memberships": [{"organization_id": "VN0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "role": "owner"}], "disabled": false, "created_at": 1767225600, "updated_at": 1767225600}))]
 pub struct User {
     pub id: String,
     pub email: String,

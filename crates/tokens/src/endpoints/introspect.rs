@@ -16,6 +16,7 @@ use crate::{mint, refresh};
 /// Form parameters of introspection and revocation.
 #[derive(ToSchema)]
 #[allow(dead_code)]
+#[schema(example = json!({"token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9...", "token_type_hint": "access_token"}))]
 pub struct TokenParam {
     /// The token to inspect or revoke.
     token: String,

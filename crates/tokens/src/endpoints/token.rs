@@ -23,6 +23,7 @@ use crate::{mint, refresh};
 /// Form parameters of the token endpoint (`application/x-www-form-urlencoded`).
 #[derive(ToSchema)]
 #[allow(dead_code)]
+#[schema(example = json!({"grant_type": "client_credentials", "scope": "*"}))]
 pub struct TokenRequest {
     /// `client_credentials` (machines); `password`, then
     /// `urn:portcullis:params:oauth:grant-type:mfa-otp` (people, through `client_id=portal`);
