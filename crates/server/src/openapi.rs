@@ -9,7 +9,22 @@ use utoipa::{Modify, OpenApi};
         title = "Portcullis",
         description = "Multi-tenant OAuth 2.0 authorization server for machine-to-machine \
             authentication: tenants, organizations and devices, integration accounts, and token \
-            issuance, introspection and revocation.",
+            issuance, introspection and revocation.\n\n\
+            **Admin API.** Get a token for the `admin` client of the `system` tenant \
+            (`POST /t/system/oauth2/token`, `grant_type=client_credentials`, HTTP Basic with the \
+            secret printed at first start), press *Authorize* and paste it as the bearer token. \
+            Tenant admins use a token of their own tenant.\n\n\
+            **Account API.** People sign in at their tenant's token endpoint with \
+            `grant_type=password` and `client_id=portal`; with MFA the answer is 403 \
+            `mfa_required` plus an `mfa_token`, and a 6-digit code arrives by email; \
+            `grant_type=urn:portcullis:params:oauth:grant-type:mfa-otp` with `mfa_token` and `otp` \
+            gives the tokens. Issuing or rotating integration secrets needs such a sign-in within \
+            10 minutes, else 401 `insufficient_user_authentication` (RFC 9470): sign in again.\n\n\
+            **Mutual TLS.** At the HTTPS listener a client certificate authenticates \
+            `tls_client_auth` clients and devices and binds the tokens issued (RFC 8705).\n\n\
+            **Errors.** Admin and account APIs answer RFC 9457 problem documents naming each \
+            invalid field and carrying the request id; OAuth endpoints answer RFC 6749 errors \
+            with an `error_description`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
         contact(name = "Portcullis maintainers")
     ),

@@ -15,6 +15,8 @@ pub struct Health {
 }
 
 /// Liveness: the process is up and serving HTTP.
+///
+/// Answers 200 without touching the database; use it as the liveness probe. No token needed.
 #[utoipa::path(
     tag = "Operations",
     responses((status = 200, description = "The process is up", body = Health))
@@ -25,6 +27,9 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Readiness: the database answers. Load balancers should route traffic only while this is 200.
+///
+/// Runs one query against the database; 503 with a problem document while it does not answer.
+/// No token needed.
 #[utoipa::path(
     tag = "Operations",
     responses(

@@ -147,6 +147,9 @@ pub async fn create(
 }
 
 /// List the enrollments of my entities (a tenant admin sees all of the tenant's).
+///
+/// Enrollments where one of your entities is the vendor or the department, with their status
+/// (`pending`, `active`, `refused`, `revoked`); cursor-paginated.
 #[utoipa::path(
     get, path = "/account/enrollments", operation_id = "list_enrollments", tag = "Account",
     params(PageQuery),
@@ -294,6 +297,9 @@ fn verb(to: EnrollmentStatus) -> &'static str {
 }
 
 /// Approve a pending enrollment (owner or admin of the department, or a tenant admin).
+///
+/// From `pending` to `active`: the vendor's integrations may then ask for tokens with
+/// `on_behalf_of` the department. Anything but a pending enrollment is a 409.
 #[utoipa::path(
     post, path = "/account/enrollments/{id}/approve", operation_id = "approve_enrollment", tag = "Account",
     params(("id" = String, Path, description = "Enrollment id")),
@@ -324,6 +330,9 @@ pub async fn approve(
 }
 
 /// Refuse a pending enrollment (owner or admin of the department, or a tenant admin).
+///
+/// From `pending` to `refused`; the vendor may ask again later. Anything but a pending enrollment
+/// is a 409.
 #[utoipa::path(
     post, path = "/account/enrollments/{id}/refuse", operation_id = "refuse_enrollment", tag = "Account",
     params(("id" = String, Path, description = "Enrollment id")),

@@ -226,6 +226,9 @@ pub async fn create(
 }
 
 /// List an entity's integration accounts (any member).
+///
+/// Integration accounts of the entity, never their secrets; cursor-paginated. An entity you do not
+/// belong to is a 404.
 #[utoipa::path(
     get, path = "/account/integration/{entity_id}", operation_id = "list_integrations", tag = "Account",
     params(("entity_id" = String, Path, description = "The owning entity"), PageQuery),
@@ -256,6 +259,8 @@ pub async fn list(
 }
 
 /// Get one of an entity's integration accounts (any member).
+///
+/// Never the secret: it is shown once, at creation or rotation.
 #[utoipa::path(
     get, path = "/account/integration/{entity_id}/{client_id}", operation_id = "get_integration", tag = "Account",
     params(("entity_id" = String, Path, description = "The owning entity"), ("client_id" = String, Path, description = "The integration's client_id")),

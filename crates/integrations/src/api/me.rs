@@ -25,6 +25,9 @@ pub struct Me {
 }
 
 /// Who am I.
+///
+/// The person behind the token: id, email, tenant and tenant roles, and how and when they signed in
+/// (`amr`, `auth_time`). Client tokens are refused (403): sign in with the password grant.
 #[utoipa::path(
     get, path = "/account/me", tag = "Account",
     responses((status = 200, description = "The signed-in person", body = Me), CommonProblems),
@@ -61,6 +64,9 @@ pub struct EntityList {
 }
 
 /// The entities I belong to, with my role in each.
+///
+/// Each organization the person is a member of, with their role: `owner` and `admin` manage its
+/// integrations and enrollments, `member` reads. Cursor-paginated.
 #[utoipa::path(
     get, path = "/account/entities", tag = "Account",
     params(PageQuery),

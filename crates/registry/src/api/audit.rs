@@ -62,6 +62,10 @@ fn view(r: AuditRow) -> AuditEvent {
 }
 
 /// The tenant's audit log, oldest first, filtered.
+///
+/// Who did what to which object, when, from where, with the request id. Filter by `actor` (e.g.
+/// `user:<id>@<tenant>`, `client:<id>@<tenant>`), `action`, `target`, and a time range (`from`,
+/// `to`, seconds since the epoch); cursor-paginated. Entries never contain a secret.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/audit-events", tag = "Admin: audit",
     params(("id" = String, Path, description = "Tenant id or slug"), AuditQuery),

@@ -521,6 +521,9 @@ pub async fn create(
 }
 
 /// List a tenant's clients.
+///
+/// Every client of the tenant, the `portal` and integration accounts included; cursor-paginated.
+/// Secrets are never listed.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/clients", tag = "Admin: clients",
     params(("id" = String, Path, description = "Tenant id or slug"), PageQuery),
@@ -551,6 +554,8 @@ pub async fn list(
 }
 
 /// Get a client.
+///
+/// By `client_id`; answers its `ETag` for a later PATCH. Secrets are never shown after creation.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/clients/{cid}", tag = "Admin: clients",
     params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id")),
@@ -572,6 +577,9 @@ pub async fn get(
 }
 
 /// Update a client (send `If-Match`).
+///
+/// Only the fields sent change. Send the `ETag` of your last read as `If-Match`: 428 without it,
+/// 412 if the client changed since. Disabling stops its authentication and its tokens.
 #[utoipa::path(
     patch, path = "/admin/v1/tenants/{id}/clients/{cid}", tag = "Admin: clients",
     params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id"), ("If-Match" = String, Header, description = "The ETag as last read")),
@@ -668,6 +676,9 @@ pub async fn update(
 }
 
 /// Delete a client; it cannot authenticate any more and its tokens stop validating.
+///
+/// Its secrets and refresh tokens go with it; its access tokens fail validation at once on this
+/// server and within 5 seconds on others. The platform's `admin` client cannot be deleted (409).
 #[utoipa::path(
     delete, path = "/admin/v1/tenants/{id}/clients/{cid}", tag = "Admin: clients",
     params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id")),
@@ -763,6 +774,9 @@ pub async fn rotate_secret(
 }
 
 /// Delete one of the client's secrets at once.
+///
+/// The secret stops working immediately, overlap or not. Use it when a secret leaked; rotate first
+/// if the client must keep working.
 #[utoipa::path(
     delete, path = "/admin/v1/tenants/{id}/clients/{cid}/secrets/{sid}", tag = "Admin: clients",
     params(("id" = String, Path, description = "Tenant id or slug"), ("cid" = String, Path, description = "client_id"), ("sid" = String, Path, description = "Secret id")),

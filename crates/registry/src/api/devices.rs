@@ -243,6 +243,9 @@ pub async fn create(
 }
 
 /// List an organization's devices.
+///
+/// Devices with their certificate thumbprint and token version; cursor-paginated. Secrets and
+/// tokens are shown only when issued.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices", tag = "Admin: devices",
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), PageQuery),
@@ -288,6 +291,8 @@ async fn managed_device(
 }
 
 /// Get a device.
+///
+/// With its `ETag` for a later PATCH.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices/{did}", tag = "Admin: devices",
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),
@@ -309,6 +314,8 @@ pub async fn get(
 }
 
 /// Rename or disable a device (send `If-Match`). Disabling invalidates its token.
+///
+/// Send `If-Match`. Re-enabling a device makes its current token valid again.
 #[utoipa::path(
     patch, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices/{did}", tag = "Admin: devices",
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id"), ("If-Match" = String, Header, description = "The ETag as last read")),
@@ -365,6 +372,9 @@ pub async fn update(
 }
 
 /// Delete a device; its token stops validating.
+///
+/// Its token stops validating at once here and within 5 seconds on other replicas; its secret no
+/// longer authenticates it.
 #[utoipa::path(
     delete, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices/{did}", tag = "Admin: devices",
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),
@@ -437,6 +447,9 @@ async fn reissue(
 }
 
 /// Re-issue the device token; the previous one stops validating.
+///
+/// The answer carries the new token, once. Device tokens do not expire: they die when re-issued,
+/// when the device's certificate changes, when the signing key is retired, or with the device.
 #[utoipa::path(
     post, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices/{did}/token", tag = "Admin: devices",
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),
@@ -460,6 +473,10 @@ pub async fn token(
 
 /// Bind the device to a (new) client certificate: the old token stops validating; the answer
 /// carries the new one, bound to the certificate (`cnf.x5t#S256`).
+///
+/// Send the certificate (PEM) or its SHA-256 thumbprint. In production tenants the device then
+/// works only over mutual TLS with that certificate, which must chain to the tenant's trust
+/// anchors.
 #[utoipa::path(
     put, path = "/admin/v1/tenants/{id}/organizations/{oid}/devices/{did}/certificate", tag = "Admin: devices",
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("did" = String, Path, description = "Device id")),

@@ -71,6 +71,9 @@ fn view(row: &SigningKeyRow) -> Key {
 }
 
 /// List a tenant's signing keys (public parts only).
+///
+/// Each key with its state (`next`, `active`, `retired`), algorithm and public JWK. Private keys
+/// never leave the server.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/keys", tag = "Admin: keys",
     params(("id" = String, Path, description = "Tenant id or slug")),
@@ -208,6 +211,9 @@ pub async fn promote(
 }
 
 /// Delete a retired key.
+///
+/// Only a `retired` key can be deleted; it then leaves the JWKS at once, and tokens it signed stop
+/// verifying. Deleting a `next` or `active` key is a 409.
 #[utoipa::path(
     delete, path = "/admin/v1/tenants/{id}/keys/{kid}", tag = "Admin: keys",
     params(("id" = String, Path, description = "Tenant id or slug"), ("kid" = String, Path, description = "Key id")),

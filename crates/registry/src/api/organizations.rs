@@ -79,6 +79,9 @@ pub(crate) async fn managed_organization(
 }
 
 /// Create an organization.
+///
+/// The `kind` shows in the id: `vendor` → `VN…`, `department` → `FD…`, `other` → `OR…`. Vendors
+/// create integration accounts and enroll with departments.
 #[utoipa::path(
     post, path = "/admin/v1/tenants/{id}/organizations", tag = "Admin: organizations",
     params(("id" = String, Path, description = "Tenant id or slug")),
@@ -130,6 +133,8 @@ pub async fn create(
 }
 
 /// List a tenant's organizations.
+///
+/// Vendors (`VN…`), departments (`FD…`) and others (`OR…`); cursor-paginated.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/organizations", tag = "Admin: organizations",
     params(("id" = String, Path, description = "Tenant id or slug"), PageQuery),
@@ -160,6 +165,8 @@ pub async fn list(
 }
 
 /// Get an organization.
+///
+/// With its `ETag` for a later PATCH.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/organizations/{oid}", tag = "Admin: organizations",
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id")),
@@ -181,6 +188,9 @@ pub async fn get(
 }
 
 /// Rename an organization (send `If-Match`).
+///
+/// Send `If-Match` with the ETag of your last read: 428 without it, 412 if it changed since. The id
+/// (and so the kind) never changes.
 #[utoipa::path(
     patch, path = "/admin/v1/tenants/{id}/organizations/{oid}", tag = "Admin: organizations",
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id"), ("If-Match" = String, Header, description = "The ETag as last read")),
@@ -226,6 +236,9 @@ pub async fn update(
 }
 
 /// Delete an organization with its devices, memberships and clients.
+///
+/// Everything that belongs to it goes too: devices (their tokens stop validating), memberships,
+/// integration accounts and enrollments.
 #[utoipa::path(
     delete, path = "/admin/v1/tenants/{id}/organizations/{oid}", tag = "Admin: organizations",
     params(("id" = String, Path, description = "Tenant id or slug"), ("oid" = String, Path, description = "Organization id")),

@@ -154,6 +154,9 @@ pub async fn create(
 }
 
 /// List tenants: all for platform admins, its own for a tenant admin.
+///
+/// Cursor-paginated: pass the `next_cursor` of a page as `cursor` to get the next one; `limit` is 1
+/// to 200 (default 50).
 #[utoipa::path(
     get, path = "/admin/v1/tenants", tag = "Admin: tenants",
     params(PageQuery),
@@ -188,6 +191,9 @@ pub async fn list(
 }
 
 /// Get a tenant by id or slug.
+///
+/// Answers the tenant's settings and issuer, and its `ETag` for a later PATCH. A tenant you do not
+/// manage is a 404.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}", tag = "Admin: tenants",
     params(("id" = String, Path, description = "Tenant id or slug")),

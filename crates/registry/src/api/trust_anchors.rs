@@ -144,6 +144,10 @@ fn parse(tenant_id: &str, pem: &str) -> Result<Vec<TrustAnchorRow>, ApiError> {
 }
 
 /// Upload CA certificates.
+///
+/// Send one PEM certificate or a chain (root and intermediates, any order): each becomes an anchor.
+/// Only CA certificates (`CA:TRUE`) within their validity are accepted; a certificate already
+/// present is a 409. Checks use the new anchors from the next request on.
 #[utoipa::path(
     post, path = "/admin/v1/tenants/{id}/trust-anchors", tag = "Admin: trust anchors",
     params(("id" = String, Path, description = "Tenant id or slug")),
@@ -196,6 +200,9 @@ pub async fn create(
 }
 
 /// List trust anchors.
+///
+/// The CA certificates (roots and intermediates) that client and device certificates of this tenant
+/// must chain to: subject, issuer, validity and thumbprint.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/trust-anchors", tag = "Admin: trust anchors",
     params(("id" = String, Path, description = "Tenant id or slug")),
@@ -221,6 +228,9 @@ pub async fn list(
 }
 
 /// Delete a trust anchor.
+///
+/// Certificates that chained only to this anchor are refused from the next request on (production
+/// tenants refuse them; `tls_client_auth` clients can no longer authenticate).
 #[utoipa::path(
     delete, path = "/admin/v1/tenants/{id}/trust-anchors/{aid}", tag = "Admin: trust anchors",
     params(("id" = String, Path, description = "Tenant id or slug"), ("aid" = String, Path, description = "Anchor id")),

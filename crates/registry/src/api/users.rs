@@ -161,6 +161,11 @@ fn membership_rows(
 }
 
 /// Create a user.
+///
+/// The email is the sign-in name (case-insensitive, unique in the tenant); the password (12
+/// characters at least) is stored as an argon2id hash. `mfa_enabled` sends an emailed code at every
+/// sign-in and is required in production tenants. Memberships give roles (`owner`, `admin`,
+/// `member`) in organizations of the tenant.
 #[utoipa::path(
     post, path = "/admin/v1/tenants/{id}/users", tag = "Admin: users",
     params(("id" = String, Path, description = "Tenant id or slug")),
@@ -237,6 +242,9 @@ pub async fn create(
 }
 
 /// List a tenant's users.
+///
+/// People of the tenant with their tenant roles and memberships; cursor-paginated. Password hashes
+/// are never shown.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/users", tag = "Admin: users",
     params(("id" = String, Path, description = "Tenant id or slug"), PageQuery),
@@ -265,6 +273,8 @@ pub async fn list(
 }
 
 /// Get a user.
+///
+/// With memberships and the `ETag` for a later PATCH.
 #[utoipa::path(
     get, path = "/admin/v1/tenants/{id}/users/{uid}", tag = "Admin: users",
     params(("id" = String, Path, description = "Tenant id or slug"), ("uid" = String, Path, description = "User id")),
@@ -294,6 +304,10 @@ pub async fn get(
 }
 
 /// Update a user's roles, memberships, MFA or disable it (send `If-Match`).
+///
+/// Only the fields sent change; `memberships`, when sent, replaces them all. Send `If-Match`.
+/// Disabling signs the person out everywhere: refresh tokens end at once, access tokens within 5
+/// seconds.
 #[utoipa::path(
     patch, path = "/admin/v1/tenants/{id}/users/{uid}", tag = "Admin: users",
     params(("id" = String, Path, description = "Tenant id or slug"), ("uid" = String, Path, description = "User id"), ("If-Match" = String, Header, description = "The ETag as last read")),

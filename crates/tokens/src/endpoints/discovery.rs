@@ -121,6 +121,9 @@ fn cached_json(body: String) -> HttpResponse {
 }
 
 /// OpenID Connect discovery document of a tenant.
+///
+/// The same document as the RFC 8414 path: endpoints, grant types, client authentication methods
+/// and algorithms, mutual-TLS aliases. Clients configure themselves from it.
 #[utoipa::path(
     get,
     path = "/t/{tenant}/.well-known/openid-configuration",
@@ -143,6 +146,9 @@ pub async fn openid_configuration(
 
 /// Authorization server metadata of a tenant (RFC 8414 §3: the well-known path before the
 /// issuer's path).
+///
+/// Identical to `/t/{tenant}/.well-known/openid-configuration`; both are served for clients that
+/// build either URL from the issuer.
 #[utoipa::path(
     get,
     path = "/.well-known/oauth-authorization-server/t/{tenant}",
@@ -161,6 +167,10 @@ pub async fn authorization_server(
 }
 
 /// The tenant's public signing keys (JWK Set): the next, active and recently retired keys.
+///
+/// Resource servers verify access tokens (and clients id_tokens) with these keys; select by the
+/// token's `kid`. Cached for 5 minutes (`Cache-Control`); a key is published before it signs
+/// (`next`) and stays 24 hours after it is retired.
 #[utoipa::path(
     get,
     path = "/t/{tenant}/oauth2/jwks",
