@@ -57,7 +57,7 @@ pub enum ApiError {
     /// RFC 9470: the token is valid, but the sign-in behind it is not strong or recent enough.
     #[error("this needs a sign-in with the emailed code within the last {max_age} seconds")]
     StepUpRequired { max_age: i64 },
-    #[error("you may not do this")]
+    #[error("your token lacks the role this needs: platform_admin (system tenant), or tenant_admin of this tenant")]
     Forbidden,
     /// Forbidden, with the reason (safe to show) and what would allow it.
     #[error("{0}")]
@@ -263,7 +263,7 @@ impl utoipa::IntoResponses for CommonProblems {
     fn responses() -> ResponseMap {
         problem_responses(&[
             ("400", "Malformed request: a body that is not JSON, or a query parameter that does not parse"),
-            ("401", "No valid access token (missing, expired, revoked or of a disabled tenant)"),
+            ("401", "No valid access token (missing, expired, revoked, of a disabled tenant, or bound to a certificate not presented); on the account API also `insufficient_user_authentication` (RFC 9470): sign in again with the emailed code"),
             ("403", "Authenticated, but without the role this needs"),
             ("404", "No such resource, or one of a tenant you do not manage"),
             ("422", "Invalid fields or parameters; `errors` names each"),
