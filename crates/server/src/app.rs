@@ -89,6 +89,7 @@ pub fn build(
         .wrap(from_fn(request_context))
         .service(ops::healthz)
         .service(ops::readyz)
+        .service(ops::metrics)
         .configure(tokens::configure)
         .configure(registry::configure)
         .configure(integrations::configure)

@@ -29,7 +29,7 @@ use utoipa::{Modify, OpenApi};
         contact(name = "Portcullis maintainers")
     ),
     servers((url = "/", description = "This server")),
-    paths(crate::ops::healthz, crate::ops::readyz),
+    paths(crate::ops::healthz, crate::ops::readyz, crate::ops::metrics),
     components(schemas(tokens::http::Problem, tokens::http::FieldError)),
     tags((name = "Operations", description = "Health and readiness probes for orchestrators.")),
     modifiers(&SecuritySchemes)

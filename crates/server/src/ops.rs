@@ -46,3 +46,20 @@ pub async fn readyz(store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }
+
+/// Prometheus metrics of this process.
+///
+/// Requests and their latency per endpoint family (`token`, `introspect`, `admin`, `account`,
+/// …) and status class, and access tokens issued per grant type, in the Prometheus text
+/// format. No token needed: the numbers reveal no identity; keep the port internal if they
+/// should stay private.
+#[utoipa::path(
+    tag = "Operations",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"))
+)]
+#[get("/metrics")]
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(tokens::http::metrics::METRICS.render())
+}

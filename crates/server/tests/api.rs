@@ -160,3 +160,64 @@ async fn concurrent_bootstraps_create_one_system_tenant() {
     assert_eq!(created, 1);
     assert_eq!(st.store.run(store::repo::tenants::count).await.unwrap(), 1);
 }
+
+/// `/metrics` counts requests per endpoint family and status class, and issued tokens.
+#[actix_web::test]
+async fn metrics_count_requests_and_issued_tokens() {
+    use actix_web::test::TestRequest;
+    let db = TestDb::new();
+    let st = state(&db);
+    let key = MasterKey::from_bytes(&[1; 32]).unwrap();
+    let cfg = BootstrapConfig {
+        admin_email: "root@example.com".into(),
+        admin_password: Some("correct horse battery staple".into()),
+        client_secret: Some("metrics-secret-metrics-secret-metrics-0001".into()),
+    };
+    bootstrap::run(&st.store, &key, &cfg, RunMode::Development)
+        .await
+        .unwrap();
+    let app = test::init_service(build(&st)).await;
+    let token = || {
+        use base64::Engine;
+        TestRequest::post()
+            .uri("/t/system/oauth2/token")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .insert_header((
+                "authorization",
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD
+                        .encode("admin:metrics-secret-metrics-secret-metrics-0001")
+                ),
+            ))
+            .set_payload("grant_type=client_credentials")
+            .to_request()
+    };
+    for _ in 0..3 {
+        assert_eq!(test::call_service(&app, token()).await.status(), 200);
+    }
+    let bad = TestRequest::post()
+        .uri("/t/system/oauth2/token")
+        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+        .set_payload("grant_type=client_credentials")
+        .to_request();
+    assert_eq!(test::call_service(&app, bad).await.status(), 401);
+    let resp = test::call_service(&app, TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+    for line in [
+        "portcullis_http_requests_total{endpoint=\"token\",status=\"2xx\"} 3",
+        "portcullis_http_requests_total{endpoint=\"token\",status=\"4xx\"} 1",
+        "portcullis_http_request_duration_seconds_count{endpoint=\"token\"} 4",
+        "portcullis_tokens_issued_total{grant_type=\"client_credentials\"} 3",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+    }
+}

@@ -14,6 +14,7 @@ use super::{no_store_json, tenant_of};
 use crate::client_auth::authenticate;
 use crate::error::{OAuthError, OAuthErrorBody, OAuthErrorCode};
 use crate::form::{printable, Form};
+use crate::http::metrics::METRICS;
 use crate::mint::Extras;
 use crate::mtls::{self, ClientCert};
 use crate::refresh::Family;
@@ -165,7 +166,7 @@ pub async fn token(
         cnf: cert.as_ref().map(|c| c.thumbprint.as_str()),
         device: device.as_deref(),
     };
-    match grant_type {
+    let issued = match grant_type {
         GrantType::ClientCredentials => {
             client_credentials(&svc, &tenant, client, &form, bound).await
         }
@@ -194,7 +195,11 @@ pub async fn token(
             let (person, scope) = accounts.mfa_otp(&at, &client.pk, mfa_token, otp).await?;
             person_tokens(&svc, &tenant, client, &person, scope, bound.cnf).await
         }
+    };
+    if issued.is_ok() {
+        METRICS.record_token(grant_type);
     }
+    issued
 }
 
 /// What the request itself proves beyond the client: the certificate it came with, and the

@@ -2,6 +2,7 @@
 
 mod error;
 mod limits;
+pub mod metrics;
 mod request_id;
 mod rest;
 

@@ -56,7 +56,9 @@ pub async fn request_context(
     let status = response.status();
     span.in_scope(|| {
         let (method, path) = (response.request().method(), response.request().path());
-        let micros = started.elapsed().as_micros() as u64;
+        let elapsed = started.elapsed();
+        super::metrics::METRICS.record_request(path, status.as_u16(), elapsed);
+        let micros = elapsed.as_micros() as u64;
         if status.is_server_error() {
             tracing::error!(%method, path, status = status.as_u16(), micros, "request");
         } else {
