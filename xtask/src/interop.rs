@@ -122,7 +122,13 @@ impl Drop for LiveServer {
     }
 }
 
-const REQUIREMENTS: [&str; 3] = ["authlib>=1.3,<2", "requests>=2.31,<3", "schemathesis>=4,<5"];
+const REQUIREMENTS: [&str; 4] = [
+    "authlib>=1.3,<2",
+    "requests>=2.31,<3",
+    "schemathesis>=4,<5",
+    // The examples check; named here, not left to schemathesis's own dependencies.
+    "jsonschema>=4.18,<5",
+];
 
 /// npm packages for the lint and browser steps, installed once under target/xtask-node.
 fn node_modules() -> Result<PathBuf> {

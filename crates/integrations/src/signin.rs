@@ -140,7 +140,7 @@ impl People {
     }
 
     /// Creates a challenge and mails its code; when the mail cannot go, the challenge is
-    /// removed again and the caller gets `MailUnavailable`.
+    /// removed and the send given back, and the caller gets `MailUnavailable`.
     async fn send_code(
         &self,
         tenant: &TenantRef,
@@ -195,9 +195,12 @@ impl People {
             .await
         {
             tracing::warn!(error = %e, user = %user.id, "sign-in code not sent");
-            let id = id.clone();
+            let (id, uid) = (id.clone(), user.id.clone());
             self.store
-                .run(move |c| mfa::delete(c, &id))
+                .transaction(move |c| {
+                    mfa::delete(c, &id)?;
+                    users::return_code_send(c, &uid)
+                })
                 .await
                 .map_err(store_error)?;
             return Err(SignInError::MailUnavailable);

@@ -951,6 +951,17 @@ async fn smtp_down_answers_503_and_leaves_nothing_behind() {
         .await
         .unwrap();
     assert_eq!(left, 0, "no challenge without its mail");
+    // An outage does not use up the person's code sends: once mail works, sign-in does.
+    for _ in 0..6 {
+        let (s, _, _) = send(
+            &app,
+            post_form(&token_url("neris"), password_form(ADA, PASSWORD)),
+        )
+        .await;
+        assert_eq!(s, 503);
+    }
+    let working = test::init_service(build(&w.env.state)).await;
+    start_sign_in(&working, ADA).await;
 }
 
 #[actix_web::test]

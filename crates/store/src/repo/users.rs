@@ -196,3 +196,16 @@ pub fn code_window_left(
         .optional()?;
     Ok(start.map_or(0, |s| (s + window - now).max(1)))
 }
+
+/// Gives a code send back (the mail could not go out), so a mail outage does not use up the
+/// person's sends.
+pub fn return_code_send(conn: &mut DbConnection, id: &str) -> Result<(), StoreError> {
+    diesel::update(
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::code_sends.gt(0)),
+    )
+    .set(users::code_sends.eq(users::code_sends - 1))
+    .execute(conn)?;
+    Ok(())
+}
