@@ -427,6 +427,48 @@ async fn production_device_tokens_need_their_ca_issued_certificate() {
     .await;
     assert_eq!((s, &i["active"]), (200, &json!(true)), "{i}");
     assert_eq!(i["cnf"]["x5t#S256"], a.thumbprint());
+
+    // The SanteDB request in this production tenant: secret in the form, scope=*, the device
+    // header — over mTLS with the device's CA-issued certificate it works and is bound; with a
+    // self-signed certificate it does not.
+    let sante = admin
+        .post(
+            &format!("/admin/v1/tenants/{tid}/clients"),
+            json!({"name": "santedb", "auth_method": "client_secret_post",
+                "grant_types": ["client_credentials"], "scopes": ["openid", "read"],
+                "require_device_auth": true}),
+        )
+        .await;
+    let body = form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", sante["client_id"].as_str().unwrap()),
+        ("client_secret", sante["client_secret"].as_str().unwrap()),
+        ("scope", "*"),
+    ]);
+    let (did, dsecret) = (
+        dev_a["id"].as_str().unwrap(),
+        dev_a["device_secret"].as_str().unwrap(),
+    );
+    let santedb = |identity: Option<&Issued>| {
+        server
+            .client(identity)
+            .post(&token_url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("X-Device-Authorization", device_header(did, dsecret).1)
+            .body(body.clone())
+    };
+    let (s, t) = json_of(santedb(Some(&a)).send().await.unwrap()).await;
+    assert_eq!(s, 200, "{t}");
+    let claims = jwt_claims(t["access_token"].as_str().unwrap());
+    assert_eq!(claims["device"], did);
+    assert_eq!(claims["cnf"]["x5t#S256"], a.thumbprint());
+    assert!(t["id_token"].is_string());
+    let (s, b) = json_of(santedb(Some(&self_signed)).send().await.unwrap()).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{b}"
+    );
 }
 
 #[actix_web::test]
@@ -490,6 +532,35 @@ async fn tls_client_auth_and_self_signed_clients() {
             "{why}: {b}"
         );
     }
+
+    // PATCH moves the identity to svc-2's subject (If-Match as always): then only svc-2 gets in.
+    let app = test::init_service(build(&env.state)).await;
+    let url = format!("/admin/v1/tenants/{tid}/clients/{cid}");
+    let (_, h, _) = send(
+        &app,
+        TestRequest::get()
+            .uri(&url)
+            .insert_header(bearer(&admin.token)),
+    )
+    .await;
+    let (s, _, patched) = send(
+        &app,
+        TestRequest::patch()
+            .uri(&url)
+            .insert_header(bearer(&admin.token))
+            .insert_header(("if-match", h.get("etag").unwrap().to_str().unwrap()))
+            .set_json(json!({"tls_client_auth_subject_dn": "CN=svc-2,O=Acme,C=US"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{patched}");
+    assert_eq!(
+        patched["tls_client_auth_subject_dn"],
+        "CN=svc-2,O=Acme,C=US"
+    );
+    let (s, _) = json_of(request(Some(&other_cert)).send().await.unwrap()).await;
+    assert_eq!(s, 200);
+    let (s, _) = json_of(request(Some(&svc_cert)).send().await.unwrap()).await;
+    assert_eq!(s, 401);
 
     // self_signed_tls_client_auth: the certificate registered as x5c, sandbox only.
     let mine = pki::self_signed("robot");

@@ -126,6 +126,18 @@ pub struct UpdateClient {
     pub disabled: Option<bool>,
     pub require_device_auth: Option<bool>,
     pub tls_client_certificate_bound_access_tokens: Option<bool>,
+    /// `tls_client_auth` identity: when any of these five is sent, they replace the
+    /// registered identity (those not sent are cleared).
+    #[validate(length(min = 1, max = 1000, message = "must be 1 to 1000 characters"))]
+    pub tls_client_auth_subject_dn: Option<String>,
+    #[validate(length(min = 1, max = 253, message = "must be 1 to 253 characters"))]
+    pub tls_client_auth_san_dns: Option<String>,
+    #[validate(url(message = "must be a URI"))]
+    pub tls_client_auth_san_uri: Option<String>,
+    #[validate(custom(function = "valid_ip"))]
+    pub tls_client_auth_san_ip: Option<String>,
+    #[validate(email(message = "must be an email address"))]
+    pub tls_client_auth_san_email: Option<String>,
 }
 
 fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
@@ -634,6 +646,20 @@ pub async fn update(
     }
     if let Some(v) = b.tls_client_certificate_bound_access_tokens {
         metadata.tls_client_certificate_bound_access_tokens = v;
+    }
+    let identity = [
+        &b.tls_client_auth_subject_dn,
+        &b.tls_client_auth_san_dns,
+        &b.tls_client_auth_san_uri,
+        &b.tls_client_auth_san_ip,
+        &b.tls_client_auth_san_email,
+    ];
+    if identity.iter().any(|v| v.is_some()) {
+        metadata.tls_client_auth_subject_dn = b.tls_client_auth_subject_dn.clone();
+        metadata.tls_client_auth_san_dns = b.tls_client_auth_san_dns.clone();
+        metadata.tls_client_auth_san_uri = b.tls_client_auth_san_uri.clone();
+        metadata.tls_client_auth_san_ip = b.tls_client_auth_san_ip.clone();
+        metadata.tls_client_auth_san_email = b.tls_client_auth_san_email.clone();
     }
     let jwks_now = checked.jwks.clone().or_else(|| c.jwks.clone());
     check_mtls(&tenant, method, &metadata, jwks_now.as_deref())?;
