@@ -16,6 +16,15 @@ pub struct TenantRef {
     pub production: bool,
 }
 
+/// One sign-in step: in which tenant, through which client, from which address (for the audit
+/// log).
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    pub tenant: &'a TenantRef,
+    pub client_pk: &'a str,
+    pub ip: Option<&'a str>,
+}
+
 /// A person who has proven who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
@@ -62,12 +71,11 @@ pub enum SignInError {
 
 /// Accounts of people, as the token endpoint sees them.
 pub trait Accounts: Send + Sync {
-    /// Checks the password of `email` in `tenant`; for a person with MFA, sends a code
-    /// (remembering `client_pk` and `scope` for the second step).
+    /// Checks the password of `email` in the attempt's tenant; for a person with MFA, sends a
+    /// code (remembering the client and `scope` for the second step).
     fn password<'a>(
         &'a self,
-        tenant: &'a TenantRef,
-        client_pk: &'a str,
+        at: Attempt<'a>,
         email: &'a str,
         password: &'a str,
         scope: &'a str,
@@ -77,8 +85,7 @@ pub trait Accounts: Send + Sync {
     /// at the first step.
     fn mfa_otp<'a>(
         &'a self,
-        tenant: &'a TenantRef,
-        client_pk: &'a str,
+        at: Attempt<'a>,
         mfa_token: &'a str,
         otp: &'a str,
     ) -> BoxFuture<'a, Result<(Person, String), SignInError>>;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::accounts::{Accounts, BoxFuture, Person, SignIn, SignInError, TenantRef};
+use domain::accounts::{Accounts, Attempt, BoxFuture, Person, SignIn, SignInError, TenantRef};
 use domain::secrets::{generate_secret, one_time_code, MasterKey};
 use domain::{ids, now_unix, password};
 use store::repo::audit::{self, AuditRow};
@@ -43,15 +43,15 @@ fn roles_of(user: &UserRow) -> Vec<String> {
 
 /// A sign-in event for the audit log (never the password or the code). The actor is written
 /// as the admin and account APIs write it, so one filter finds a person's every action.
-fn event(tenant: &TenantRef, user: &UserRow, action: &str, details: serde_json::Value) -> AuditRow {
+fn event(at: Attempt<'_>, user: &UserRow, action: &str, details: serde_json::Value) -> AuditRow {
     AuditRow {
         id: ids::new_id(),
-        tenant_id: tenant.id.clone(),
-        actor: format!("user:{}@{}", user.id, tenant.slug),
+        tenant_id: at.tenant.id.clone(),
+        actor: format!("user:{}@{}", user.id, at.tenant.slug),
         action: action.to_owned(),
         target: format!("user:{}", user.id),
         at: now_unix(),
-        client_ip: None,
+        client_ip: at.ip.map(str::to_owned),
         request_id: tokens::http::current_request_id(),
         details: details.to_string(),
     }
@@ -77,10 +77,11 @@ impl People {
     /// a wrong password, after the same argon2 work.
     async fn check_password(
         &self,
-        tenant: &TenantRef,
+        at: Attempt<'_>,
         email: &str,
         password: &str,
     ) -> Result<UserRow, SignInError> {
+        let tenant = at.tenant;
         let (tid, email) = (tenant.id.clone(), email.trim().to_lowercase());
         let user = self
             .store
@@ -107,7 +108,7 @@ impl People {
         if user.disabled || user.locked_until.is_some_and(|t| t > now) {
             let why = if user.disabled { "disabled" } else { "locked" };
             self.audit(event(
-                tenant,
+                at,
                 &user,
                 "user.sign_in.refused",
                 serde_json::json!({ "reason": why }),
@@ -118,7 +119,7 @@ impl People {
         let id = user.id.clone();
         if !ok {
             let failed = event(
-                tenant,
+                at,
                 &user,
                 "user.sign_in.failed",
                 serde_json::json!({ "reason": "password" }),
@@ -143,11 +144,11 @@ impl People {
     /// removed and the send given back, and the caller gets `MailUnavailable`.
     async fn send_code(
         &self,
-        tenant: &TenantRef,
-        client_pk: &str,
+        at: Attempt<'_>,
         user: &UserRow,
         scope: &str,
     ) -> Result<String, SignInError> {
+        let (tenant, client_pk) = (at.tenant, at.client_pk);
         let now = now_unix();
         let uid = user.id.clone();
         let allowed = self
@@ -207,7 +208,7 @@ impl People {
         }
         let (uid, sent) = (
             user.id.clone(),
-            event(tenant, user, "user.mfa.code_sent", serde_json::json!({})),
+            event(at, user, "user.mfa.code_sent", serde_json::json!({})),
         );
         self.store
             .transaction(move |c| {
@@ -222,11 +223,11 @@ impl People {
 
     async fn verify_code(
         &self,
-        tenant: &TenantRef,
-        client_pk: &str,
+        at: Attempt<'_>,
         mfa_token: &str,
         otp: &str,
     ) -> Result<(Person, String), SignInError> {
+        let (tenant, client_pk) = (at.tenant, at.client_pk);
         let hash = self
             .master_key
             .hash_secret(mfa_token)
@@ -281,20 +282,15 @@ impl People {
                 .master_key
                 .verify_secret(&format!("{}:{otp}", challenge.id), &challenge.code_hash);
         if !right {
-            self.audit(event(
-                tenant,
-                &user,
-                "user.mfa.failed",
-                serde_json::json!({}),
-            ))
-            .await?;
+            self.audit(event(at, &user, "user.mfa.failed", serde_json::json!({})))
+                .await?;
             return Err(SignInError::WrongCode {
                 attempts_left: CODE_ATTEMPTS - challenge.attempts - 1,
             });
         }
         let id = challenge.id.clone();
         let done = event(
-            tenant,
+            at,
             &user,
             "user.sign_in",
             serde_json::json!({"amr": ["pwd", "otp"]}),
@@ -329,21 +325,21 @@ impl People {
 impl Accounts for People {
     fn password<'a>(
         &'a self,
-        tenant: &'a TenantRef,
-        client_pk: &'a str,
+        at: Attempt<'a>,
         email: &'a str,
         password: &'a str,
         scope: &'a str,
     ) -> BoxFuture<'a, Result<SignIn, SignInError>> {
         Box::pin(async move {
-            let user = self.check_password(tenant, email, password).await?;
+            let tenant = at.tenant;
+            let user = self.check_password(at, email, password).await?;
             // Production tenants demand the code of everyone, whatever the user's flag says.
             if tenant.production || user.mfa_enabled {
-                let mfa_token = self.send_code(tenant, client_pk, &user, scope).await?;
+                let mfa_token = self.send_code(at, &user, scope).await?;
                 return Ok(SignIn::MfaRequired { mfa_token });
             }
             self.audit(event(
-                tenant,
+                at,
                 &user,
                 "user.sign_in",
                 serde_json::json!({"amr": ["pwd"]}),
@@ -361,12 +357,11 @@ impl Accounts for People {
 
     fn mfa_otp<'a>(
         &'a self,
-        tenant: &'a TenantRef,
-        client_pk: &'a str,
+        at: Attempt<'a>,
         mfa_token: &'a str,
         otp: &'a str,
     ) -> BoxFuture<'a, Result<(Person, String), SignInError>> {
-        Box::pin(self.verify_code(tenant, client_pk, mfa_token, otp))
+        Box::pin(self.verify_code(at, mfa_token, otp))
     }
 
     fn current<'a>(

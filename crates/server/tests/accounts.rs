@@ -140,7 +140,8 @@ where
 {
     let (s, h, b) = send(
         app,
-        post_form(&token_url("neris"), password_form(email, PASSWORD)),
+        post_form(&token_url("neris"), password_form(email, PASSWORD))
+            .peer_addr(PERSON_ADDR.parse().unwrap()),
     )
     .await;
     assert_eq!(s, 403, "{b}");
@@ -158,12 +159,16 @@ where
                 ("mfa_token", &mfa_token),
                 ("otp", &code),
             ]),
-        ),
+        )
+        .peer_addr(PERSON_ADDR.parse().unwrap()),
     )
     .await;
     assert_eq!(s, 200, "{b}");
     b
 }
+
+/// Where the people of these tests sign in from (the audit log records it).
+const PERSON_ADDR: &str = "10.0.0.5:40000";
 
 fn client_form(extra: &[(&str, &str)]) -> String {
     let mut pairs = vec![("grant_type", "client_credentials")];
@@ -519,6 +524,19 @@ async fn the_whole_integration_story_over_http() {
         mine.contains(&"user.sign_in") && mine.contains(&"integration.create"),
         "{mine:?}"
     );
+    let (_, _, sign_ins) = send(
+        &app,
+        TestRequest::get()
+            .uri(&format!(
+                "/admin/v1/tenants/{}/audit-events?action=user.sign_in",
+                w.tenant_id
+            ))
+            .insert_header(bearer(&w.platform)),
+    )
+    .await;
+    let first = &sign_ins["items"][0];
+    assert_eq!(first["client_ip"], "10.0.0.5", "from where: {first}");
+    assert_eq!(first["details"]["amr"], json!(["pwd", "otp"]));
 }
 
 async fn start_sign_in<S, B>(app: &S, email: &str) -> String

@@ -1,7 +1,7 @@
 //! `POST /t/{tenant}/oauth2/token` (RFC 6749 §4.4, RFC 7523).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use domain::accounts::{Accounts, Person, SignIn};
+use domain::accounts::{Accounts, Attempt, Person, SignIn};
 use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
@@ -176,11 +176,14 @@ pub async fn token(
             let email = form.require("username")?;
             let password = form.require("password")?;
             let scope = resolve_scope(client, form.get("scope"))?;
-            let at = tenant.account_ref();
-            match accounts
-                .password(&at, &client.pk, email, password, &scope)
-                .await?
-            {
+            let tr = tenant.account_ref();
+            let ip = peer_ip(&req);
+            let at = Attempt {
+                tenant: &tr,
+                client_pk: &client.pk,
+                ip: ip.as_deref(),
+            };
+            match accounts.password(at, email, password, &scope).await? {
                 SignIn::Done(person) => {
                     person_tokens(&svc, &tenant, client, &person, scope, bound.cnf).await
                 }
@@ -191,8 +194,14 @@ pub async fn token(
             let accounts = accounts(&svc)?;
             let mfa_token = form.require("mfa_token")?;
             let otp = form.require("otp")?;
-            let at = tenant.account_ref();
-            let (person, scope) = accounts.mfa_otp(&at, &client.pk, mfa_token, otp).await?;
+            let tr = tenant.account_ref();
+            let ip = peer_ip(&req);
+            let at = Attempt {
+                tenant: &tr,
+                client_pk: &client.pk,
+                ip: ip.as_deref(),
+            };
+            let (person, scope) = accounts.mfa_otp(at, mfa_token, otp).await?;
             person_tokens(&svc, &tenant, client, &person, scope, bound.cnf).await
         }
     };
@@ -283,6 +292,12 @@ fn device_credentials(
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
     let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
     Ok((id.to_owned(), secret.to_owned()))
+}
+
+/// The TCP peer, as the admin API's audit records it (a forwarded address is only as good as
+/// the proxy, so it is not used).
+fn peer_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
 }
 
 fn accounts(svc: &TokenService) -> Result<&dyn Accounts, OAuthError> {
