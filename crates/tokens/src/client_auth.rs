@@ -20,7 +20,7 @@ use crate::form::{printable, Form};
 use crate::jwks_fetch::AssertionVerifier;
 use crate::jws::Jws;
 use crate::keys::SigningAlg;
-use crate::mtls;
+use crate::mtls::{self, ClientCert};
 use crate::service::{Client, Tenant, TokenService};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -38,13 +38,40 @@ pub const MAX_ASSERTION_LIFETIME: i64 = 300;
 pub struct Authenticated {
     pub client: Arc<Client>,
     pub method: AuthMethod,
+    /// The client certificate the request came with (mutual TLS), already checked against the
+    /// tenant; tokens issued to this request are bound to it.
+    pub cert: Option<Arc<ClientCert>>,
 }
 
+/// Authenticates the client of an OAuth request. A presented certificate is checked first, once:
+/// valid now everywhere; in production tenants also chained to the trust anchors and not
+/// self-signed.
 pub async fn authenticate(
     svc: &TokenService,
     tenant: &Tenant,
     req: &HttpRequest,
     form: &Form,
+) -> Result<Authenticated, OAuthError> {
+    let cert = mtls::presented(req);
+    if let Some(c) = &cert {
+        let checked = if tenant.environment == Environment::Production {
+            tenant.anchors.verify(c)
+        } else {
+            c.check_validity()
+        };
+        checked.map_err(|p| OAuthError::invalid_client(p.to_string()))?;
+    }
+    let mut auth = credentials(svc, tenant, req, form, cert.as_deref()).await?;
+    auth.cert = cert;
+    Ok(auth)
+}
+
+async fn credentials(
+    svc: &TokenService,
+    tenant: &Tenant,
+    req: &HttpRequest,
+    form: &Form,
+    cert: Option<&ClientCert>,
 ) -> Result<Authenticated, OAuthError> {
     let basic = basic_credentials(req)?;
     let assertion_type = form.get("client_assertion_type");
@@ -85,7 +112,7 @@ pub async fn authenticate(
         return by_secret(svc, tenant, id, secret, AuthMethod::ClientSecretPost).await;
     }
     if let Some(id) = form_id {
-        return without_secret(svc, tenant, req, id).await;
+        return without_secret(svc, tenant, cert, id).await;
     }
     Err(OAuthError::invalid_client(
         "client authentication required: HTTP Basic, client_secret_post or private_key_jwt",
@@ -98,7 +125,7 @@ pub async fn authenticate(
 async fn without_secret(
     svc: &TokenService,
     tenant: &Tenant,
-    req: &HttpRequest,
+    cert: Option<&ClientCert>,
     client_id: &str,
 ) -> Result<Authenticated, OAuthError> {
     let unauthenticated = || {
@@ -115,19 +142,22 @@ async fn without_secret(
     match method {
         AuthMethod::None => {}
         AuthMethod::TlsClientAuth => {
-            let cert = mtls::presented(req).ok_or_else(|| {
+            let cert = cert.ok_or_else(|| {
                 OAuthError::invalid_client(
                     "tls_client_auth: present the client certificate over mutual TLS",
                 )
             })?;
-            tenant
-                .anchors
-                .verify(&cert)
-                .map_err(|p| OAuthError::invalid_client(p.to_string()))?;
+            // Production tenants verified the chain already, for every certificate.
+            if tenant.environment != Environment::Production {
+                tenant
+                    .anchors
+                    .verify(cert)
+                    .map_err(|p| OAuthError::invalid_client(p.to_string()))?;
+            }
             if !client
                 .tls_identity
                 .as_ref()
-                .is_some_and(|i| i.matches(&cert))
+                .is_some_and(|i| i.matches(cert))
             {
                 return Err(OAuthError::invalid_client(
                     "the client certificate's subject or SAN is not the one registered for this client",
@@ -140,13 +170,12 @@ async fn without_secret(
                     "self_signed_tls_client_auth is not accepted in production tenants",
                 ));
             }
-            let cert = mtls::presented(req).ok_or_else(|| {
+            // Its validity was checked with every presented certificate.
+            let cert = cert.ok_or_else(|| {
                 OAuthError::invalid_client(
                     "self_signed_tls_client_auth: present the client certificate over mutual TLS",
                 )
             })?;
-            cert.check_validity()
-                .map_err(|p| OAuthError::invalid_client(p.to_string()))?;
             if !client.self_signed_certs.contains(&cert.thumbprint) {
                 return Err(OAuthError::invalid_client(
                     "the client certificate is not one of those in the client's JWKS (x5c)",
@@ -155,7 +184,11 @@ async fn without_secret(
         }
         _ => return Err(unauthenticated()),
     }
-    Ok(Authenticated { client, method })
+    Ok(Authenticated {
+        client,
+        method,
+        cert: None,
+    })
 }
 
 /// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, if present.
@@ -226,7 +259,11 @@ async fn by_secret(
     }
     // The failure count is cleared by the endpoint once the whole request authenticated
     // (a wrong device secret after a right client secret still counts).
-    Ok(Authenticated { client, method })
+    Ok(Authenticated {
+        client,
+        method,
+        cert: None,
+    })
 }
 
 /// A client locked after repeated failures is refused until the lock ends, even with the
@@ -355,6 +392,7 @@ async fn by_assertion(
     Ok(Authenticated {
         client,
         method: AuthMethod::PrivateKeyJwt,
+        cert: None,
     })
 }
 
