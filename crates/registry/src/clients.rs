@@ -113,6 +113,9 @@ pub enum ClientError {
     Store(StoreError),
     #[error("secret generation failed: {0}")]
     Crypto(String),
+    /// The client authenticates with keys or a certificate: it has no secret to rotate.
+    #[error("the client authenticates with {0}, not a secret")]
+    NoSecret(String),
 }
 
 /// Creates the client; returns it and, for secret methods, the secret (shown once). `audit`
@@ -165,14 +168,23 @@ pub async fn create(
 }
 
 /// Issues a new secret for the client; its other secrets stop working `overlap` seconds from
-/// now (0: at once). Returns the secret's id and the secret, which is shown once.
+/// now (0: at once). Returns the secret's id and the secret, which is shown once. A client that
+/// does not authenticate with a secret is refused.
 pub async fn rotate_secret(
     store: &Store,
     master_key: &MasterKey,
-    client_pk: &str,
+    client: &ClientRow,
     overlap: i64,
     audit: impl FnOnce(&str) -> AuditRow,
 ) -> Result<(String, String), ClientError> {
+    if !client
+        .auth_method
+        .parse::<AuthMethod>()
+        .is_ok_and(AuthMethod::uses_secret)
+    {
+        return Err(ClientError::NoSecret(client.auth_method.clone()));
+    }
+    let client_pk = &client.id;
     let secret = generate_secret().map_err(|e| ClientError::Crypto(e.to_string()))?;
     let now = now_unix();
     let row = ClientSecretRow {

@@ -561,6 +561,19 @@ async fn tls_client_auth_and_self_signed_clients() {
     assert_eq!(s, 200);
     let (s, _) = json_of(request(Some(&svc_cert)).send().await.unwrap()).await;
     assert_eq!(s, 401);
+    // A certificate client has no secret to rotate.
+    let (s, _, b) = send(
+        &app,
+        TestRequest::post()
+            .uri(&format!("{url}/secrets"))
+            .insert_header(bearer(&admin.token)),
+    )
+    .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b["detail"]
+        .as_str()
+        .unwrap()
+        .contains("tls_client_auth, not a secret"));
 
     // self_signed_tls_client_auth: the certificate registered as x5c, sandbox only.
     let mine = pki::self_signed("robot");

@@ -344,19 +344,9 @@ pub async fn rotate_secret(
         .await?;
     caller.require_recent_mfa()?;
     let row = integration_of(&store, &org, &path.1).await?;
-    if !row
-        .auth_method
-        .parse::<AuthMethod>()
-        .is_ok_and(AuthMethod::uses_secret)
-    {
-        return Err(ApiError::Conflict(format!(
-            "the integration authenticates with {}, not a secret",
-            row.auth_method
-        )));
-    }
     let overlap = body.0.previous_expires_in.unwrap_or(86400);
     let (id, secret) =
-        registry::clients::rotate_secret(&store, &master_key, &row.id, overlap, |secret_id| {
+        registry::clients::rotate_secret(&store, &master_key, &row, overlap, |secret_id| {
             caller.audit(
                 "integration.secret.rotate",
                 &format!("client:{}", row.client_id),

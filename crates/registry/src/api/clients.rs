@@ -408,6 +408,7 @@ pub fn client_error(e: ClientError) -> ApiError {
         }
         ClientError::Store(e) => e.into(),
         ClientError::Crypto(e) => ApiError::Internal(e),
+        e @ ClientError::NoSecret(_) => ApiError::Conflict(e.to_string()),
     }
 }
 
@@ -769,20 +770,9 @@ pub async fn rotate_secret(
     svc: web::Data<TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
-    if !c
-        .auth_method
-        .parse::<AuthMethod>()
-        .map(AuthMethod::uses_secret)
-        .unwrap_or(false)
-    {
-        return Err(ApiError::Conflict(format!(
-            "the client authenticates with {}, not a secret",
-            c.auth_method
-        )));
-    }
     let overlap = body.0.previous_expires_in.unwrap_or(86400);
     let (sid, secret) =
-        crate::clients::rotate_secret(&store, &master_key, &c.id, overlap, |secret_id| {
+        crate::clients::rotate_secret(&store, &master_key, &c, overlap, |secret_id| {
             actor.audit(
                 &tenant.id,
                 "client.secret.rotate",
