@@ -29,7 +29,6 @@ pub struct Attempt<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
     pub user_id: String,
-    pub email: String,
     /// Tenant roles (`tenant_admin`, `platform_admin`).
     pub roles: Vec<String>,
     /// How they signed in (RFC 8176): `pwd`, then `otp` after the emailed code.

@@ -313,7 +313,6 @@ impl People {
         }
         let person = Person {
             user_id: user.id.clone(),
-            email: user.email.clone(),
             roles: roles_of(&user),
             amr: vec!["pwd".to_owned(), "otp".to_owned()],
             auth_time: now,
@@ -347,7 +346,6 @@ impl Accounts for People {
             .await?;
             Ok(SignIn::Done(Person {
                 user_id: user.id.clone(),
-                email: user.email.clone(),
                 roles: roles_of(&user),
                 amr: vec!["pwd".to_owned()],
                 auth_time: now_unix(),
@@ -379,7 +377,6 @@ impl Accounts for People {
             Ok(user.filter(|u| !u.disabled).map(|u| Person {
                 roles: roles_of(&u),
                 user_id: u.id,
-                email: u.email,
                 amr: Vec::new(),
                 auth_time: 0,
             }))

@@ -26,8 +26,7 @@ impl FromRequest for Actor {
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let bearer = Bearer::from_request(req, payload);
-        // The TCP peer; a forwarded address is only as good as the proxy, so it is not used.
-        let ip = req.peer_addr().map(|a| a.ip().to_string());
+        let ip = tokens::http::peer_ip(req);
         Box::pin(async move {
             Ok(Actor {
                 bearer: bearer.await?,

@@ -15,6 +15,7 @@ use crate::client_auth::authenticate;
 use crate::error::{OAuthError, OAuthErrorBody, OAuthErrorCode};
 use crate::form::{printable, Form};
 use crate::http::metrics::METRICS;
+use crate::http::peer_ip;
 use crate::mint::Extras;
 use crate::mtls::ClientCert;
 use crate::refresh::Family;
@@ -277,12 +278,6 @@ fn device_credentials(
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
     let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
     Ok((id.to_owned(), secret.to_owned()))
-}
-
-/// The TCP peer, as the admin API's audit records it (a forwarded address is only as good as
-/// the proxy, so it is not used).
-fn peer_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
 }
 
 fn accounts(svc: &TokenService) -> Result<&dyn Accounts, OAuthError> {

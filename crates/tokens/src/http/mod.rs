@@ -8,7 +8,7 @@ mod rest;
 
 pub use error::{ApiError, BodyProblems, CommonProblems, FieldError, Problem};
 pub use limits::{body_limits, query_config, BodyLimits};
-pub use request_id::{current_request_id, request_context, REQUEST_ID_HEADER};
+pub use request_id::{current_request_id, peer_ip, request_context, REQUEST_ID_HEADER};
 pub use rest::{
     etag, field_errors, if_match, next_cursor, PageQuery, Valid, DEFAULT_PAGE, MAX_PAGE,
 };

@@ -20,6 +20,12 @@ tokio::task_local! {
     static REQUEST_ID: String;
 }
 
+/// The caller's address for audit records: the TCP peer. A forwarded address is only as good
+/// as the proxy that wrote it, so it is not used.
+pub fn peer_ip(req: &actix_web::HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
 /// The id of the request being served, where there is one.
 pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
