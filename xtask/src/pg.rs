@@ -96,7 +96,7 @@ impl Drop for Postgres {
 
 /// `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin; installs Debian's server
 /// package when none is there and we may.
-fn find_bindir() -> Result<PathBuf> {
+pub fn find_bindir() -> Result<PathBuf> {
     let found = || -> Option<PathBuf> {
         let from_config = Command::new("pg_config")
             .arg("--bindir")

@@ -38,6 +38,10 @@ pub fn run(_args: &[String]) -> Result {
         .clone()
         .unwrap_or_else(|| server.as_ref().map(|s| s.url.clone()).unwrap_or_default());
 
+    // Tests that stop and start a database of their own (outages) find the binaries here.
+    if let Ok(bin) = crate::pg::find_bindir() {
+        std::env::set_var("PORTCULLIS_TEST_PG_BINDIR", bin);
+    }
     let sqlite = suite("SQLite", None, &pg_url);
     let postgres = suite("PostgreSQL", Some(&pg_url), &pg_url);
     drop(server);

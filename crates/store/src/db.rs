@@ -1,12 +1,13 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection, Pool};
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -107,7 +108,9 @@ impl fmt::Debug for DatabaseUrl {
 /// Opens one connection, configured for Portcullis.
 pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, diesel::ConnectionError> {
     match url {
-        DatabaseUrl::Postgres(u) => PgConnection::establish(u).map(DbConnection::Postgres),
+        DatabaseUrl::Postgres(u) => {
+            PgConnection::establish(&with_connect_timeout(u)).map(DbConnection::Postgres)
+        }
         DatabaseUrl::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -129,25 +132,78 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, diesel::ConnectionEr
     }
 }
 
+/// A pooled connection, whether it saw an error that says the link to the database is gone,
+/// and the pool's loss epoch it was last known good at.
+///
+/// diesel's PostgreSQL connection reports itself broken only for a failed transaction, not for
+/// a dead socket, so without the flag the pool would hand a dead connection out forever. When
+/// one connection is lost the others usually are too (a restart, a failover, a pooler or an
+/// admin ending sessions): the loss bumps the epoch, and every connection from before it is
+/// pinged once at its next checkout, so one request notices the loss, not one per connection.
+struct Pooled {
+    conn: DbConnection,
+    broken: bool,
+    good_at: u64,
+    epoch: Arc<AtomicU64>,
+}
+
+impl Pooled {
+    /// Runs `f`, remembering whether its error means the connection is unusable.
+    fn with<T>(
+        &mut self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result = f(&mut self.conn);
+        if let Err(e) = &result {
+            if e.is_connection_lost() {
+                self.broken = true;
+                self.epoch.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+}
+
+/// libpq waits forever for an unreachable host by default; a replica must instead report the
+/// database unavailable within seconds. An explicit `connect_timeout` in the URL wins.
+fn with_connect_timeout(url: &str) -> std::borrow::Cow<'_, str> {
+    if url.contains("connect_timeout=") {
+        return url.into();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout=3").into()
+}
+
 struct Manager {
     url: DatabaseUrl,
+    epoch: Arc<AtomicU64>,
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        establish(&self.url).map_err(r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let good_at = self.epoch.load(Ordering::Relaxed);
+        establish(&self.url)
+            .map(|conn| Pooled {
+                conn,
+                broken: false,
+                good_at,
+                epoch: self.epoch.clone(),
+            })
+            .map_err(r2d2::Error::ConnectionError)
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), r2d2::Error> {
+        conn.conn
+            .batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.broken || conn.conn.is_broken()
     }
 }
 
@@ -165,7 +221,9 @@ impl PoolOptions {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             },
-            connection_timeout: Duration::from_secs(5),
+            // How long a request waits for a connection before answering 503: long enough to
+            // ride out a burst, short enough that an outage is reported, not hung on.
+            connection_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -174,6 +232,8 @@ impl PoolOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<Manager>,
+    /// Bumped whenever a connection is found lost; see [`Pooled`].
+    epoch: Arc<AtomicU64>,
     backend: Backend,
     /// SQLite allows one writer; taking this before a write transaction makes writers queue
     /// here instead of failing with SQLITE_BUSY when a deferred transaction upgrades.
@@ -187,15 +247,20 @@ impl Store {
         let mut first = establish(url)?;
         migrate(&mut first)?;
         drop(first);
+        let epoch = Arc::new(AtomicU64::new(0));
         let pool = Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(1))
             .connection_timeout(options.connection_timeout)
             .test_on_check_out(false)
-            .build_unchecked(Manager { url: url.clone() });
+            .build_unchecked(Manager {
+                url: url.clone(),
+                epoch: epoch.clone(),
+            });
         let backend = url.backend();
         Ok(Store {
             pool,
+            epoch,
             backend,
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
         })
@@ -211,13 +276,10 @@ impl Store {
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.checkout()?.with(f))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     /// Like [`Store::run`], inside one transaction that commits when `f` succeeds.
@@ -237,12 +299,12 @@ impl Store {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.checkout()?;
         let _guard = self
             .sqlite_writer
             .as_ref()
             .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        (*conn).transaction(f)
+        conn.with(|c| c.transaction(f))
     }
 
     /// Blocking variant of [`Store::run`], for threads of our own (never async workers).
@@ -250,8 +312,37 @@ impl Store {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     {
-        let mut conn = self.pool.get()?;
-        f(&mut conn)
+        self.checkout()?.with(f)
+    }
+
+    /// A connection from the pool; one from before the last connection loss is pinged first
+    /// and dropped if it is dead too (see [`Pooled`]).
+    fn checkout(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        // Bounded: each dead connection is dropped as it fails, so a whole pool of them is
+        // gone after `max_size` tries; the last failure then answers.
+        let mut last = None;
+        for _ in 0..=self.pool.max_size() {
+            let mut conn = self.pool.get()?;
+            let current = self.epoch.load(Ordering::Relaxed);
+            if conn.good_at >= current {
+                return Ok(conn);
+            }
+            match conn.conn.batch_execute("SELECT 1") {
+                Ok(()) => {
+                    conn.good_at = current;
+                    return Ok(conn);
+                }
+                // Dropped as broken; the pool opens a new one (or fails with its timeout).
+                Err(e) => {
+                    conn.broken = true;
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.map_or_else(
+            || StoreError::Task("no usable database connection".into()),
+            StoreError::from,
+        ))
     }
 
     /// Whether the database answers a trivial query.

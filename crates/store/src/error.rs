@@ -39,9 +39,60 @@ impl From<DieselError> for StoreError {
 }
 
 impl StoreError {
-    /// Whether retrying the operation later may succeed (the database is down or busy), as
-    /// opposed to a problem with the request or the data.
+    /// Whether retrying the operation later may succeed (the database is down, restarting,
+    /// unreachable or busy), as opposed to a problem with the request or the data.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Connect(_) | StoreError::Pool(_))
+        match self {
+            StoreError::Connect(_) | StoreError::Pool(_) => true,
+            StoreError::Query(e) => is_transient(e),
+            _ => false,
+        }
+    }
+
+    /// Whether the connection this error came from can no longer be used, so the pool must
+    /// drop it rather than hand it out again.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            StoreError::Query(e) => is_connection_lost(e),
+            _ => false,
+        }
+    }
+}
+
+fn is_connection_lost(e: &DieselError) -> bool {
+    match e {
+        // diesel reports a dead PostgreSQL socket (the server restarted, a pooler or an admin
+        // terminated the backend, a failover) as ClosedConnection.
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        DieselError::BrokenTransactionManager => true,
+        DieselError::RollbackErrorOnCommit {
+            rollback_error,
+            commit_error,
+        } => is_connection_lost(rollback_error) || is_connection_lost(commit_error),
+        DieselError::RollbackTransaction | DieselError::AlreadyInTransaction => false,
+        DieselError::DatabaseError(_, info) => {
+            // PostgreSQL's words when it ends a session (SQLSTATE 57P01..57P03, class 08),
+            // should the socket still look open when the error is read.
+            let m = info.message();
+            m.contains("terminating connection")
+                || m.contains("server closed the connection")
+                || m.contains("no connection to the server")
+                || m.contains("the database system is")
+        }
+        _ => false,
+    }
+}
+
+fn is_transient(e: &DieselError) -> bool {
+    if is_connection_lost(e) {
+        return true;
+    }
+    match e {
+        // SQLite's writer lock held past the busy timeout: overloaded, not wrong.
+        DieselError::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("database is locked") || m.contains("database table is locked")
+        }
+        _ => false,
     }
 }

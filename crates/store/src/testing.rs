@@ -12,6 +12,9 @@ use diesel::{Connection, PgConnection};
 
 use crate::DatabaseUrl;
 
+mod cluster;
+pub use cluster::PgCluster;
+
 pub const ENV: &str = "TEST_DATABASE_URL";
 
 pub struct TestDb {

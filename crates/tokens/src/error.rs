@@ -8,6 +8,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// What a 503 asks the client to wait before retrying, in seconds.
+pub const RETRY_AFTER_SECS: i64 = 2;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OAuthErrorCode {
@@ -91,6 +94,14 @@ impl OAuthError {
             "unexpected error; retry, and report the request id if it persists",
         )
     }
+    /// 503 `temporarily_unavailable`, with `Retry-After`: a dependency (the database, the
+    /// mail server) or the server's capacity is exhausted for now; the request may be fine.
+    pub fn unavailable(d: impl Into<Cow<'static, str>>) -> Self {
+        OAuthError {
+            retry_after: Some(RETRY_AFTER_SECS),
+            ..Self::new(OAuthErrorCode::TemporarilyUnavailable, d)
+        }
+    }
     pub fn with_basic_challenge(mut self, basic: bool) -> Self {
         self.basic_challenge = basic;
         self
@@ -101,10 +112,7 @@ impl From<store::StoreError> for OAuthError {
     fn from(e: store::StoreError) -> Self {
         if e.is_unavailable() {
             tracing::warn!(cause = %e, "database unavailable");
-            OAuthError::new(
-                OAuthErrorCode::TemporarilyUnavailable,
-                "the service is temporarily unavailable; retry later",
-            )
+            OAuthError::unavailable("the service is temporarily unavailable; retry later")
         } else {
             OAuthError::server_error(e)
         }
@@ -124,7 +132,7 @@ impl From<domain::accounts::SignInError> for OAuthError {
             },
             E::MailUnavailable | E::Unavailable => {
                 tracing::warn!(cause = %e, "sign-in dependency unavailable");
-                OAuthError::new(OAuthErrorCode::TemporarilyUnavailable, e.to_string())
+                OAuthError::unavailable(e.to_string())
             }
             E::Internal(cause) => OAuthError::server_error(cause),
         }

@@ -86,9 +86,14 @@ impl FromRequest for Bearer {
                 Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
                 _ => return Err(ApiError::Unauthorized),
             };
-            let (tenant, claims) = mint::validate(&svc, token, None)
-                .await
-                .map_err(|e| invalid_token(e.to_string()))?;
+            let (tenant, claims) =
+                mint::validate(&svc, token, None)
+                    .await
+                    .map_err(|e| match e {
+                        mint::Rejection::Invalid(why) => invalid_token(why.to_string()),
+                        // The database could not say: a 503, never a 401 for a token that may be good.
+                        mint::Rejection::Store(e) => ApiError::from(e),
+                    })?;
             check_binding(&tenant, &claims, cert.as_deref())?;
             Ok(Bearer { tenant, claims })
         })

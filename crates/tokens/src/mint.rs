@@ -223,13 +223,23 @@ pub enum Invalid {
     Enrollment,
 }
 
+/// Why a token could not be accepted: it is not good ([`Invalid`], a 401 or `active: false`),
+/// or the database could not tell (a 503: the token may well be valid).
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
 /// Validates an access token issued by this server, for any tenant (the bearer guard) or for
 /// one (introspection; pass `only_tenant`).
 pub async fn validate(
     svc: &TokenService,
     token: &str,
     only_tenant: Option<&str>,
-) -> Result<(Arc<Tenant>, AccessClaims), Invalid> {
+) -> Result<(Arc<Tenant>, AccessClaims), Rejection> {
     let jws = Jws::parse(token).map_err(|_| Invalid::Malformed)?;
     if jws
         .header
@@ -237,69 +247,54 @@ pub async fn validate(
         .as_deref()
         .is_some_and(|t| !t.eq_ignore_ascii_case("at+jwt"))
     {
-        return Err(Invalid::Type);
+        return Err(Invalid::Type.into());
     }
     // Routing only: which tenant's keys to check with. Trusted after the signature verifies.
     let claims: AccessClaims = jws.claims().map_err(|_| Invalid::Malformed)?;
     if only_tenant.is_some_and(|t| t != claims.tenant) {
-        return Err(Invalid::Tenant);
+        return Err(Invalid::Tenant.into());
     }
     let tenant = svc
         .tenant(&claims.tenant)
-        .await
-        .ok()
-        .flatten()
+        .await?
         .filter(|t| !t.disabled)
         .ok_or(Invalid::Tenant)?;
     let kid = jws.header.kid.as_deref().ok_or(Invalid::Signature)?;
     let key = tenant.keys.verifier(kid).ok_or(Invalid::Signature)?;
     if key.alg.as_str() != jws.header.alg {
-        return Err(Invalid::Signature);
+        return Err(Invalid::Signature.into());
     }
     jws.verify_own(&key.verifier)
         .map_err(|_| Invalid::Signature)?;
     if claims.iss != tenant.issuer {
-        return Err(Invalid::Signature);
+        return Err(Invalid::Signature.into());
     }
     if svc.is_revoked(&claims.jti) {
-        return Err(Invalid::Revoked);
+        return Err(Invalid::Revoked.into());
     }
     match claims.exp {
         Some(exp) if exp > now_unix() => {}
-        Some(_) => return Err(Invalid::Expired),
+        Some(_) => return Err(Invalid::Expired.into()),
         // A device token does not expire: it lives as long as its device says so.
         None => {
             check_device(svc, &tenant, &claims, kid, key.state).await?;
             return Ok((tenant, claims));
         }
     }
-    let client = svc
-        .client(&tenant.id, &claims.client_id)
-        .await
-        .ok()
-        .flatten();
+    let client = svc.client(&tenant.id, &claims.client_id).await?;
     let Some(client) = client.filter(|c| !c.disabled) else {
-        return Err(Invalid::Client);
+        return Err(Invalid::Client.into());
     };
-    if claims.is_person()
-        && !svc
-            .person_active(&tenant.id, &claims.sub)
-            .await
-            .unwrap_or(false)
-    {
-        return Err(Invalid::Person);
+    if claims.is_person() && !svc.person_active(&tenant.id, &claims.sub).await? {
+        return Err(Invalid::Person.into());
     }
     if let Some(department) = &claims.on_behalf_of {
         let vendor = client
             .organization_id
             .as_deref()
             .ok_or(Invalid::Enrollment)?;
-        if !svc
-            .enrollment_active(vendor, department)
-            .await
-            .unwrap_or(false)
-        {
-            return Err(Invalid::Enrollment);
+        if !svc.enrollment_active(vendor, department).await? {
+            return Err(Invalid::Enrollment.into());
         }
     }
     Ok((tenant, claims))
@@ -311,20 +306,18 @@ async fn check_device(
     claims: &AccessClaims,
     kid: &str,
     key_state: domain::model::KeyState,
-) -> Result<(), Invalid> {
+) -> Result<(), Rejection> {
     let device_id = claims.device.as_deref().ok_or(Invalid::Type)?;
     if key_state == domain::model::KeyState::Retired {
-        return Err(Invalid::Device);
+        return Err(Invalid::Device.into());
     }
     let device = svc
         .device(&tenant.id, device_id)
-        .await
-        .ok()
-        .flatten()
+        .await?
         .ok_or(Invalid::Device)?;
     let bound = claims.cnf.as_ref().map(|c| c.x5t_s256.as_str());
     if bound.is_none() && tenant.environment == domain::model::Environment::Production {
-        return Err(Invalid::Unbound);
+        return Err(Invalid::Unbound.into());
     }
     let current = !device.disabled
         && claims.ver == Some(device.token_version)
@@ -334,6 +327,6 @@ async fn check_device(
     if current {
         Ok(())
     } else {
-        Err(Invalid::Device)
+        Err(Invalid::Device.into())
     }
 }

@@ -85,7 +85,9 @@ pub async fn introspect(
             claims: Some(claims),
             token_type: Some("Bearer"),
         },
-        Err(_) => Introspection {
+        // The database could not say: 503, not `active: false` for a token that may be good.
+        Err(mint::Rejection::Store(e)) => return Err(e.into()),
+        Err(mint::Rejection::Invalid(_)) => Introspection {
             active: false,
             claims: None,
             token_type: None,
@@ -128,7 +130,12 @@ pub async fn revoke(
         refresh::revoke(&svc, &caller.client, token).await?;
         return Ok(no_store_json(&serde_json::json!({})));
     }
-    if let Ok((tenant, claims)) = mint::validate(&svc, token, Some(&tenant.slug)).await {
+    let validated = match mint::validate(&svc, token, Some(&tenant.slug)).await {
+        Ok(v) => Some(v),
+        Err(mint::Rejection::Invalid(_)) => None,
+        Err(mint::Rejection::Store(e)) => return Err(e.into()),
+    };
+    if let Some((tenant, claims)) = validated {
         // A client revokes its own tokens only (RFC 7009 §2.1).
         if claims.client_id == caller.client.client_id {
             if let Some(exp) = claims.exp {

@@ -218,6 +218,12 @@ impl ResponseError for ApiError {
         if let Some(c) = challenge {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, c);
         }
+        if let ApiError::Unavailable(_) = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+            );
+        }
         response
     }
 }
