@@ -64,6 +64,9 @@ pub enum SignInError {
     MailUnavailable,
     #[error("the account store is unavailable")]
     Unavailable,
+    /// Too many password checks are running; nothing was checked.
+    #[error("too many sign-ins at once; retry in a moment")]
+    Busy,
     #[error("{0}")]
     Internal(String),
 }

@@ -2,6 +2,7 @@
 //! emailed one-time code. Implements [`domain::accounts::Accounts`] for the token endpoint.
 
 use std::sync::Arc;
+use tokens::password_gate::PasswordGate;
 
 use domain::accounts::{Accounts, Attempt, BoxFuture, Person, SignIn, SignInError, TenantRef};
 use domain::secrets::{generate_secret, one_time_code, MasterKey};
@@ -27,6 +28,7 @@ pub struct People {
     store: Store,
     master_key: Arc<MasterKey>,
     mailer: Arc<Mailer>,
+    gate: Arc<PasswordGate>,
 }
 
 fn store_error(e: StoreError) -> SignInError {
@@ -58,11 +60,17 @@ fn event(at: Attempt<'_>, user: &UserRow, action: &str, details: serde_json::Val
 }
 
 impl People {
-    pub fn new(store: Store, master_key: Arc<MasterKey>, mailer: Arc<Mailer>) -> People {
+    pub fn new(
+        store: Store,
+        master_key: Arc<MasterKey>,
+        mailer: Arc<Mailer>,
+        gate: Arc<PasswordGate>,
+    ) -> People {
         People {
             store,
             master_key,
             mailer,
+            gate,
         }
     }
 
@@ -92,15 +100,17 @@ impl People {
             password.to_owned(),
             user.as_ref().map(|u| u.password_hash.clone()),
         );
-        let ok = tokio::task::spawn_blocking(move || match hash {
-            Some(h) => password::verify_password(&pw, &h),
-            None => {
-                password::verify_nobody(&pw);
-                false
-            }
-        })
-        .await
-        .map_err(|e| SignInError::Internal(e.to_string()))?;
+        let ok = self
+            .gate
+            .run(move || match hash {
+                Some(h) => password::verify_password(&pw, &h),
+                None => {
+                    password::verify_nobody(&pw);
+                    false
+                }
+            })
+            .await
+            .map_err(|_| SignInError::Busy)?;
         let Some(user) = user else {
             return Err(SignInError::InvalidCredentials);
         };

@@ -10,7 +10,8 @@ use domain::secrets::MasterKey;
 use integrations::mail::Mailer;
 use integrations::signin::People;
 use store::Store;
-use tokens::http::{body_limits, query_config, request_context, BodyLimits};
+use tokens::http::{body_limits, edge, query_config, request_context, BodyLimits, Edge};
+use tokens::password_gate::PasswordGate;
 use tokens::TokenService;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -30,13 +31,40 @@ pub struct AppState {
     pub tokens: web::Data<TokenService>,
     /// Which proxies may forward client certificates (none by default).
     pub proxy: ProxyTrust,
+    /// Bounds the argon2 work of sign-ins and user creation.
+    pub password_gate: web::Data<PasswordGate>,
+    /// Body deadline and size limits enforced before any handler.
+    pub edge: Edge,
 }
 
 impl AppState {
     pub fn new(store: Store, master_key: MasterKey, public_url: String, mailer: Mailer) -> Self {
+        Self::with_gate(
+            store,
+            master_key,
+            public_url,
+            mailer,
+            PasswordGate::per_core(),
+        )
+    }
+
+    pub fn with_gate(
+        store: Store,
+        master_key: MasterKey,
+        public_url: String,
+        mailer: Mailer,
+        gate: PasswordGate,
+    ) -> Self {
         let master_key = Arc::new(master_key);
+        let limits = BodyLimits::default();
+        let password_gate = web::Data::new(gate);
         // The token endpoint reaches people's accounts through the trait; this is the plug.
-        let people = People::new(store.clone(), master_key.clone(), Arc::new(mailer));
+        let people = People::new(
+            store.clone(),
+            master_key.clone(),
+            Arc::new(mailer),
+            password_gate.clone().into_inner(),
+        );
         let tokens = web::Data::new(
             TokenService::new(store.clone(), master_key.clone(), public_url.clone())
                 .with_accounts(Arc::new(people)),
@@ -45,10 +73,15 @@ impl AppState {
             store,
             master_key,
             public_url,
-            limits: BodyLimits::default(),
+            limits,
             spec: Arc::new(openapi::spec()),
             tokens,
             proxy: ProxyTrust::default(),
+            password_gate,
+            edge: Edge {
+                limits,
+                ..Edge::default()
+            },
         }
     }
 
@@ -82,10 +115,13 @@ pub fn build(
         .app_data(web::Data::from(state.master_key.clone()))
         .app_data(state.tokens.clone())
         .app_data(state.proxy.clone())
+        .app_data(state.password_gate.clone())
+        .app_data(web::Data::new(state.edge))
         .app_data(json)
         .app_data(form)
         .app_data(payload)
         .app_data(query_config())
+        .wrap(from_fn(edge))
         .wrap(from_fn(request_context))
         .service(ops::healthz)
         .service(ops::readyz)

@@ -54,6 +54,9 @@ struct Raw {
     client_cert_header: Option<String>,
     log_format: Option<String>,
     workers: Option<usize>,
+    request_timeout: Option<u64>,
+    max_connections: Option<usize>,
+    password_hash_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +88,18 @@ pub struct Config {
     pub proxy: ProxyConfig,
     pub log_format: LogFormat,
     pub workers: Option<usize>,
+    pub limits: Limits,
+}
+
+/// What one client (or a crowd of them) may take of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The headers, and then the whole body, must arrive within this (each).
+    pub request_timeout: std::time::Duration,
+    /// Open connections over this get a 503 and are closed.
+    pub max_connections: usize,
+    /// Password hashes (argon2, ~19 MiB each) running at once.
+    pub password_hash_concurrency: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -283,7 +298,29 @@ impl Config {
             proxy,
             log_format,
             workers: raw.workers,
+            limits: Limits {
+                request_timeout: std::time::Duration::from_secs(
+                    positive(raw.request_timeout, "REQUEST_TIMEOUT")?.unwrap_or(10),
+                ),
+                max_connections: positive(raw.max_connections, "MAX_CONNECTIONS")?
+                    .unwrap_or(10_000),
+                password_hash_concurrency: positive(
+                    raw.password_hash_concurrency,
+                    "PASSWORD_HASH_CONCURRENCY",
+                )?
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            },
         })
+    }
+}
+
+/// A setting that must be at least 1 when given.
+fn positive<T: PartialOrd + From<u8>>(v: Option<T>, name: &str) -> Result<Option<T>, ConfigError> {
+    match v {
+        Some(n) if n < T::from(1) => Err(ConfigError::Invalid(format!(
+            "PORTCULLIS_{name} must be at least 1"
+        ))),
+        other => Ok(other),
     }
 }
 

@@ -86,13 +86,30 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     }
     let store = open_store(&config)?;
     let mailer = mailer(&config)?;
-    let state =
-        AppState::new(store, master_key, config.public_url.clone(), mailer).with_mtls(&config);
+    let limits = config.limits;
+    let gate = tokens::password_gate::PasswordGate::new(
+        limits.password_hash_concurrency,
+        Duration::from_secs(1),
+    );
+    let mut state = AppState::with_gate(store, master_key, config.public_url.clone(), mailer, gate)
+        .with_mtls(&config);
+    state.edge.body_timeout = limits.request_timeout;
     let factory_state = state.clone();
+    let (soft_cap, hard_cap) = connection_caps(limits.max_connections);
+    let cap = tokens::http::ConnectionCap::new(soft_cap);
+    let workers = config
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut server = HttpServer::new(move || app::build(&factory_state))
-        .on_connect(tls::on_connect)
+        .on_connect(move |conn, ext| {
+            tls::on_connect(conn, ext);
+            cap.on_connect(ext);
+        })
+        // actix counts per worker; this backstop keeps accepted sockets under the descriptor
+        // limit, leaving room above the soft cap for the connections that get its 503.
+        .max_connections(hard_cap.div_ceil(workers).max(1))
         .shutdown_timeout(30)
-        .client_request_timeout(Duration::from_secs(10))
+        .client_request_timeout(limits.request_timeout)
         .bind(config.bind)
         .map_err(|source| StartupError::Bind {
             addr: config.bind.to_string(),
@@ -130,6 +147,31 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     server.run().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The connection cap (over it: a 503 and close) and the hard limit of accepted sockets, both
+/// kept under this process's descriptor limit (with room for the database, files and logs).
+fn connection_caps(configured: usize) -> (usize, usize) {
+    let fds = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|n| n.parse::<usize>().ok())
+        })
+        .unwrap_or(1024);
+    let hard = fds.saturating_sub(256).max(16);
+    let soft = configured.min(hard * 3 / 4).max(1);
+    if soft < configured {
+        tracing::warn!(
+            configured,
+            soft,
+            fds,
+            "PORTCULLIS_MAX_CONNECTIONS lowered to fit the descriptor limit"
+        );
+    }
+    (soft, hard)
 }
 
 /// Generated credentials go to the terminal once, never to the log.

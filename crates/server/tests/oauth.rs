@@ -204,7 +204,7 @@ async fn every_error_code_of_rfc6749() {
     check(s, &b, 400, "invalid_request");
     let huge = format!("grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={}", "a".repeat(1 << 20));
     let (s, _, b) = call!(app, post_form(&token_url("acme"), huge));
-    check(s, &b, 400, "invalid_request");
+    check(s, &b, 413, "invalid_request");
     let (s, _, b) = call!(
         app,
         post_form(

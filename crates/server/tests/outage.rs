@@ -14,13 +14,9 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use domain::model::Environment;
 use portcullis_server::app::build;
-use portcullis_server::bootstrap;
-use portcullis_server::config::{BootstrapConfig, RunMode};
 use registry::clients::NewClient;
 use store::testing::{PgCluster, TestDb};
 use store::DatabaseUrl;
-
-const ADMIN_SECRET: &str = "admin-secret-admin-secret-admin-secret-00";
 
 /// What the probes need: a machine client and tokens for the OAuth endpoints and the admin API.
 struct Probe {
@@ -39,14 +35,7 @@ struct Answer {
 }
 
 async fn setup(state: &portcullis_server::app::AppState) -> Probe {
-    let cfg = BootstrapConfig {
-        admin_email: "root@example.com".into(),
-        admin_password: Some("pw-pw-pw-pw".into()),
-        client_secret: Some(ADMIN_SECRET.into()),
-    };
-    bootstrap::run(&state.store, &state.master_key, &cfg, RunMode::Development)
-        .await
-        .unwrap();
+    bootstrap_platform(state).await;
     let slug = "acme".parse().unwrap();
     let tenant = registry::tenants::create(
         &state.store,
@@ -70,27 +59,11 @@ async fn setup(state: &portcullis_server::app::AppState) -> Probe {
     .unwrap();
     let app = test::init_service(build(state)).await;
     let secret = secret.unwrap();
-    let mut tokens = Vec::new();
-    for (slug, id, secret) in [
-        ("acme", client.client_id.as_str(), secret.as_str()),
-        ("system", "admin", ADMIN_SECRET),
-    ] {
-        let (s, _, b) = call!(
-            app,
-            post_form(
-                &token_url(slug),
-                form(&[("grant_type", "client_credentials")])
-            )
-            .insert_header(basic(id, secret))
-        );
-        assert_eq!(s, 200, "{b}");
-        tokens.push(b["access_token"].as_str().unwrap().to_owned());
-    }
     Probe {
+        token: client_token(&app, "acme", &client.client_id, &secret).await,
+        platform: client_token(&app, "system", "admin", PLATFORM_SECRET).await,
         client_id: client.client_id,
         secret,
-        platform: tokens.pop().unwrap(),
-        token: tokens.pop().unwrap(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! `client_secret_basic`, `client_secret_post` (RFC 6749 §2.3.1) and `private_key_jwt`
 //! (RFC 7523 §2.2 and §3, RFC 7521 §4.2).
 
+use crate::http::has_control;
 use std::sync::Arc;
 
 use actix_web::http::header::AUTHORIZATION;
@@ -221,7 +222,13 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAut
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
     };
-    Ok(Some((unescape(id), unescape(secret))))
+    let (id, secret) = (unescape(id), unescape(secret));
+    if has_control(&id) || has_control(&secret) {
+        return Err(OAuthError::invalid_request(
+            "the HTTP Basic credentials contain a control character",
+        ));
+    }
+    Ok(Some((id, secret)))
 }
 
 const SECRET_FAILED: &str = "client authentication failed";

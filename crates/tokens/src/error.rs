@@ -51,6 +51,8 @@ pub struct OAuthError {
     pub mfa_token: Option<String>,
     /// Seconds, for `Retry-After`.
     pub retry_after: Option<i64>,
+    /// A status other than the code's own (413 for a body over the limit).
+    pub status: Option<StatusCode>,
 }
 
 impl OAuthError {
@@ -61,6 +63,7 @@ impl OAuthError {
             basic_challenge: false,
             mfa_token: None,
             retry_after: None,
+            status: None,
         }
     }
     pub fn mfa_required(mfa_token: String) -> Self {
@@ -102,6 +105,13 @@ impl OAuthError {
             ..Self::new(OAuthErrorCode::TemporarilyUnavailable, d)
         }
     }
+    /// 413 `invalid_request`: the body is larger than the endpoint takes.
+    pub fn too_large(limit: usize) -> Self {
+        OAuthError {
+            status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            ..Self::invalid_request(format!("request body larger than {limit} bytes"))
+        }
+    }
     pub fn with_basic_challenge(mut self, basic: bool) -> Self {
         self.basic_challenge = basic;
         self
@@ -130,7 +140,7 @@ impl From<domain::accounts::SignInError> for OAuthError {
                 retry_after: Some(retry_after),
                 ..OAuthError::new(OAuthErrorCode::SlowDown, e.to_string())
             },
-            E::MailUnavailable | E::Unavailable => {
+            E::MailUnavailable | E::Unavailable | E::Busy => {
                 tracing::warn!(cause = %e, "sign-in dependency unavailable");
                 OAuthError::unavailable(e.to_string())
             }
@@ -141,6 +151,9 @@ impl From<domain::accounts::SignInError> for OAuthError {
 
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
+        if let Some(status) = self.status {
+            return status;
+        }
         match self.code {
             OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             OAuthErrorCode::InvalidTenant => StatusCode::NOT_FOUND,

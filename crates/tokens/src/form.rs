@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 
 use crate::error::OAuthError;
+use crate::http::has_control;
 
 /// Largest OAuth form body; a client assertion is a few KiB.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -21,6 +22,15 @@ impl Form {
     /// Reads and parses the request body. Reads it to the end whenever possible, so the
     /// client keeps its keep-alive connection even when the request is refused.
     pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<Form, OAuthError> {
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_FORM_BYTES as u64) {
+            // Refused before reading: a client announcing a terabyte gets its answer now.
+            return Err(OAuthError::too_large(MAX_FORM_BYTES));
+        }
         let mut body = web::BytesMut::new();
         let mut too_large = false;
         while let Some(chunk) = payload.next().await {
@@ -34,9 +44,7 @@ impl Form {
             body.extend_from_slice(&chunk);
         }
         if too_large {
-            return Err(OAuthError::invalid_request(format!(
-                "request body larger than {MAX_FORM_BYTES} bytes"
-            )));
+            return Err(OAuthError::too_large(MAX_FORM_BYTES));
         }
         let form_type = req
             .headers()
@@ -61,6 +69,14 @@ impl Form {
         for (k, v) in form_urlencoded::parse(body) {
             if pairs.len() >= MAX_PARAMS {
                 return Err(OAuthError::invalid_request("too many parameters"));
+            }
+            // NUL and the other control characters have no place in an OAuth parameter, and
+            // PostgreSQL cannot even store NUL: refused here, before any lookup.
+            if has_control(&k) || has_control(&v) {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter `{}` contains a control character",
+                    printable(&k)
+                )));
             }
             if pairs.iter().any(|(seen, _)| *seen == k) {
                 return Err(OAuthError::invalid_request(format!(

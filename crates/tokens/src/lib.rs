@@ -15,6 +15,7 @@ pub mod keys;
 mod maintenance;
 pub mod mint;
 pub mod mtls;
+pub mod password_gate;
 pub mod refresh;
 pub mod service;
 

@@ -13,6 +13,7 @@ use store::{Store, StoreError};
 use tokens::http::{
     etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
+use tokens::password_gate::PasswordGate;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -183,14 +184,16 @@ pub async fn create(
     id: web::Path<String>,
     body: Valid<CreateUser>,
     store: web::Data<Store>,
+    gate: web::Data<PasswordGate>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
     let b = body.0;
     check_roles(&tenant, &b.tenant_roles, Some(b.mfa_enabled))?;
     let pw = b.password;
-    let hash = web::block(move || password::hash_password(&pw))
+    let hash = gate
+        .run(move || password::hash_password(&pw))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let now = now_unix();
     let user = UserRow {

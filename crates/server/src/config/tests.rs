@@ -23,7 +23,22 @@ fn raw() -> Raw {
         client_cert_header: None,
         log_format: None,
         workers: None,
+        request_timeout: None,
+        max_connections: None,
+        password_hash_concurrency: None,
     }
+}
+
+#[test]
+fn limits_default_and_refuse_zero() {
+    let c = Config::from_raw(raw()).unwrap();
+    assert_eq!(c.limits.request_timeout.as_secs(), 10);
+    assert_eq!(c.limits.max_connections, 10_000);
+    assert!(c.limits.password_hash_concurrency >= 1);
+    let mut r = raw();
+    r.password_hash_concurrency = Some(0);
+    let e = Config::from_raw(r).unwrap_err().to_string();
+    assert!(e.contains("PORTCULLIS_PASSWORD_HASH_CONCURRENCY"), "{e}");
 }
 
 #[test]

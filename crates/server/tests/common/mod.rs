@@ -318,3 +318,46 @@ impl Drop for TlsServer {
         drop(self.handle.stop(false));
     }
 }
+
+/// The bootstrap client's secret in tests that need the platform admin.
+pub const PLATFORM_SECRET: &str = "admin-secret-admin-secret-admin-secret-00";
+
+/// Bootstraps the system tenant (admin client secret [`PLATFORM_SECRET`]), as the server does
+/// on its first start.
+pub async fn bootstrap_platform(state: &AppState) {
+    let cfg = portcullis_server::config::BootstrapConfig {
+        admin_email: "root@example.com".into(),
+        admin_password: Some("pw-pw-pw-pw".into()),
+        client_secret: Some(PLATFORM_SECRET.into()),
+    };
+    portcullis_server::bootstrap::run(
+        &state.store,
+        &state.master_key,
+        &cfg,
+        portcullis_server::config::RunMode::Development,
+    )
+    .await
+    .unwrap();
+}
+
+/// An access token by client_credentials with HTTP Basic; panics unless issued.
+pub async fn client_token<S, B>(app: &S, slug: &str, id: &str, secret: &str) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let (s, _, b) = call!(
+        app,
+        post_form(
+            &token_url(slug),
+            form(&[("grant_type", "client_credentials")])
+        )
+        .insert_header(basic(id, secret))
+    );
+    assert_eq!(s, 200, "{b}");
+    b["access_token"].as_str().unwrap().to_owned()
+}

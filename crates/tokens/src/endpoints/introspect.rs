@@ -59,6 +59,8 @@ pub struct Introspection {
         (status = 400, description = "invalid_request", body = OAuthErrorBody),
         (status = 401, description = "invalid_client", body = OAuthErrorBody),
         (status = 404, description = "Unknown tenant", body = OAuthErrorBody),
+        (status = 413, description = "invalid_request: the body is larger than 64 KiB", body = OAuthErrorBody),
+        (status = 503, description = "temporarily_unavailable: the database does not answer, so the token's state is unknown; retry after `Retry-After` seconds", body = OAuthErrorBody),
     ),
     security(("client_secret_basic" = []))
 )]
@@ -112,6 +114,8 @@ pub async fn introspect(
         (status = 400, description = "invalid_request", body = OAuthErrorBody),
         (status = 401, description = "invalid_client", body = OAuthErrorBody),
         (status = 404, description = "Unknown tenant", body = OAuthErrorBody),
+        (status = 413, description = "invalid_request: the body is larger than 64 KiB", body = OAuthErrorBody),
+        (status = 503, description = "temporarily_unavailable: the database does not answer, so the token's state is unknown; retry after `Retry-After` seconds", body = OAuthErrorBody),
     ),
     security(("client_secret_basic" = []))
 )]

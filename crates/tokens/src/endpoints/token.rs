@@ -1,5 +1,6 @@
 //! `POST /t/{tenant}/oauth2/token` (RFC 6749 §4.4, RFC 7523).
 
+use crate::http::has_control;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::accounts::{Accounts, Attempt, Person, SignIn};
 use std::sync::Arc;
@@ -125,8 +126,10 @@ pub struct TokenResponse {
         (status = 403, description = "mfa_required: the password was right; a code was emailed, finish with the mfa-otp grant and this `mfa_token`", body = OAuthErrorBody,
             example = json!({"error": "mfa_required", "error_description": "a code was sent to the account's email address; send it with grant_type=urn:portcullis:params:oauth:grant-type:mfa-otp, this mfa_token and otp", "mfa_token": "Jx9c…(43 characters)"})),
         (status = 404, description = "Unknown tenant", body = OAuthErrorBody),
+        (status = 408, description = "invalid_request: the body did not arrive in time; the connection is closed", body = OAuthErrorBody),
+        (status = 413, description = "invalid_request: the body is larger than 64 KiB (refused from `Content-Length` before it is read)", body = OAuthErrorBody),
         (status = 429, description = "slow_down: too many codes sent; retry after `Retry-After` seconds", body = OAuthErrorBody),
-        (status = 503, description = "temporarily_unavailable: the database or the mail server is down; nothing was changed", body = OAuthErrorBody),
+        (status = 503, description = "temporarily_unavailable: the database or the mail server is down, or too many sign-ins are being checked at once; nothing was changed; retry after `Retry-After` seconds", body = OAuthErrorBody),
     ),
     security((), ("client_secret_basic" = []), ("mutual_tls" = []))
 )]
@@ -277,6 +280,11 @@ fn device_credentials(
     let raw = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
     let (id, secret) = raw.split_once(':').ok_or_else(bad)?;
+    if has_control(id) || has_control(secret) {
+        return Err(OAuthError::invalid_request(
+            "X-Device-Authorization contains a control character",
+        ));
+    }
     Ok((id.to_owned(), secret.to_owned()))
 }
 

@@ -268,11 +268,12 @@ pub struct CommonProblems;
 impl utoipa::IntoResponses for CommonProblems {
     fn responses() -> ResponseMap {
         problem_responses(&[
-            ("400", "Malformed request: a body that is not JSON, or a query parameter that does not parse"),
+            ("400", "Malformed request: a body that is not JSON (or JSON followed by more), a query parameter that does not parse, or a control character such as NUL in the URL or a string"),
             ("401", "No valid access token (missing, expired, revoked, of a disabled tenant, or bound to a certificate not presented); on the account API also `insufficient_user_authentication` (RFC 9470): sign in again with the emailed code"),
             ("403", "Authenticated, but without the role this needs"),
             ("404", "No such resource, or one of a tenant you do not manage"),
             ("422", "Invalid fields or parameters; `errors` names each"),
+            ("503", "The database does not answer; nothing was changed; retry after `Retry-After` seconds"),
         ])
     }
 }
@@ -283,7 +284,8 @@ pub struct BodyProblems;
 impl utoipa::IntoResponses for BodyProblems {
     fn responses() -> ResponseMap {
         problem_responses(&[
-            ("413", "The body is larger than the limit"),
+            ("408", "The body did not arrive within the request timeout; the connection is closed"),
+            ("413", "The body is larger than the limit (refused from `Content-Length` before it is read)"),
             ("415", "The body is not `application/json`"),
         ])
     }

@@ -77,9 +77,19 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Valid<T> {
 /// Deserialises, naming the field at fault: a body that is not JSON is a 400; JSON of the
 /// wrong shape (missing field, wrong type, unknown variant or field) is a 422 with its path.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Some(c) = escaped_control(bytes) {
+        return Err(ApiError::BadRequest(format!(
+            "the body contains the control character \\u{c:04x}; only tab, line feed and \
+             carriage return are accepted in strings"
+        )));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
+    // `end` refuses anything but whitespace after the value: `{…}garbage` is not JSON.
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(v) => Ok(v),
+        Ok(v) => de
+            .end()
+            .map(|()| v)
+            .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}"))),
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -95,6 +105,32 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
     }
+}
+
+/// The first control character a JSON text escapes in a string (`\u0000`), other than tab,
+/// line feed and carriage return (PEM documents need those). Raw control characters are not
+/// JSON at all, and the parser refuses them.
+fn escaped_control(json: &[u8]) -> Option<u32> {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if json.get(i + 1) == Some(&b'u') {
+            let code = json
+                .get(i + 2..i + 6)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u32::from_str_radix(h, 16).ok());
+            if let Some(c) = code.filter(|&c| (c < 0x20 && ![9, 10, 13].contains(&c)) || c == 0x7f)
+            {
+                return Some(c);
+            }
+        }
+        // Skip the escaped character, so `\\u0000` (an escaped backslash) is not taken for one.
+        i += 2;
+    }
+    None
 }
 
 /// Flattens validator's tree into `field.path: message` entries.
@@ -223,7 +259,9 @@ pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
     value
         .to_str()
         .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag (`W/"1"`) never matches.
+        .map(str::trim)
+        .and_then(|v| v.strip_prefix('"')?.strip_suffix('"'))
         .and_then(|v| v.parse().ok())
         .ok_or(ApiError::PreconditionFailed)
 }

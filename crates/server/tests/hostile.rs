@@ -1,0 +1,240 @@
+//! Hostile input at the edge, on the selected database (the suite runs on SQLite and on
+//! PostgreSQL, which cannot store NUL): control characters anywhere a client can put them,
+//! bodies that are not quite JSON, weak validators, bodies announced too large.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use actix_web::test::{self, TestRequest};
+use base64::Engine;
+use common::*;
+use domain::model::Environment;
+use portcullis_server::app::build;
+use registry::clients::NewClient;
+use serde_json::json;
+
+#[actix_web::test]
+async fn control_characters_are_refused_at_the_edge_on_every_path() {
+    let env = env();
+    bootstrap_platform(&env.state).await;
+    let acme = env.tenant("acme", Environment::Sandbox).await;
+    let (client, secret) = env
+        .client(&acme, NewClient::machine("svc", &["read"]))
+        .await;
+    let secret = secret.unwrap();
+    let app = test::init_service(build(&env.state)).await;
+    let platform = client_token(&app, "system", "admin", PLATFORM_SECRET).await;
+    let cc = || form(&[("grant_type", "client_credentials")]);
+    let nul_basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("a\0b:secret")
+    );
+    let device = format!(
+        "BASIC {}",
+        base64::engine::general_purpose::STANDARD.encode("dev\0ice:secret")
+    );
+    let get = |uri: &str| TestRequest::get().uri(uri).insert_header(bearer(&platform));
+    let cases: Vec<(&str, TestRequest)> = vec![
+        (
+            "tenant in the token URL",
+            post_form("/t/%00/oauth2/token", cc()).insert_header(basic(&client.client_id, &secret)),
+        ),
+        ("tenant in the JWKS URL", get("/t/%00/oauth2/jwks")),
+        (
+            "tenant in RFC 8414 discovery",
+            get("/.well-known/oauth-authorization-server/t/%00"),
+        ),
+        ("tenant id", get("/admin/v1/tenants/%00")),
+        (
+            "client id in the path",
+            get("/admin/v1/tenants/acme/clients/%00"),
+        ),
+        (
+            "organization id",
+            get("/admin/v1/tenants/acme/organizations/%00"),
+        ),
+        ("user id", get("/admin/v1/tenants/acme/users/ab%00c")),
+        (
+            "audit filter",
+            get("/admin/v1/tenants/acme/audit-events?actor=%00"),
+        ),
+        (
+            "line feed in a query",
+            get("/admin/v1/tenants?cursor=a%0Ab"),
+        ),
+        ("DEL in a path", get("/admin/v1/tenants/a%7Fb")),
+        ("account API path id", get("/account/integration/%00")),
+        (
+            "JSON string",
+            TestRequest::post()
+                .uri("/admin/v1/tenants")
+                .insert_header(bearer(&platform))
+                .insert_header(("content-type", "application/json"))
+                .set_payload(r#"{"slug":"nul-name","name":"a\u0000b","environment":"sandbox"}"#),
+        ),
+        (
+            "JSON string, escape control character",
+            TestRequest::post()
+                .uri("/admin/v1/tenants")
+                .insert_header(bearer(&platform))
+                .insert_header(("content-type", "application/json"))
+                .set_payload(r#"{"slug":"bell-name","name":"a\u0007b","environment":"sandbox"}"#),
+        ),
+        (
+            "username",
+            post_form(
+                &token_url("acme"),
+                form(&[
+                    ("grant_type", "password"),
+                    ("client_id", "portal"),
+                    ("username", "a\0@x.y"),
+                    ("password", "correct horse battery staple"),
+                ]),
+            ),
+        ),
+        (
+            "client_id in the form",
+            post_form(
+                &token_url("acme"),
+                form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "abc\0"),
+                    ("client_secret", "x"),
+                ]),
+            ),
+        ),
+        (
+            "parameter name",
+            post_form(
+                &token_url("acme"),
+                "grant_type=client_credentials&a%00=1".into(),
+            )
+            .insert_header(basic(&client.client_id, &secret)),
+        ),
+        (
+            "HTTP Basic user",
+            post_form(&token_url("acme"), cc()).insert_header(("authorization", nul_basic)),
+        ),
+        (
+            "device credentials",
+            post_form(&token_url("acme"), cc())
+                .insert_header(basic(&client.client_id, &secret))
+                .insert_header(("x-device-authorization", device)),
+        ),
+        (
+            "introspected token",
+            post_form("/t/acme/oauth2/introspect", form(&[("token", "a\0b")]))
+                .insert_header(basic(&client.client_id, &secret)),
+        ),
+    ];
+    for (what, req) in cases {
+        let (status, headers, body) = send(&app, req).await;
+        assert_eq!(status, 400, "{what}: {body}");
+        let described = body["error_description"].is_string() || body["detail"].is_string();
+        assert!(described, "{what}: a readable error, got {body}");
+        assert!(
+            headers.contains_key("content-type"),
+            "{what}: a typed body, got {headers:?}"
+        );
+    }
+    // Nothing of it reached the database.
+    let (s, _, b) = send(&app, get("/admin/v1/tenants?limit=200")).await;
+    assert_eq!(s, 200);
+    assert_eq!(b["items"].as_array().unwrap().len(), 2, "{b}");
+}
+
+#[actix_web::test]
+async fn json_followed_by_anything_is_not_json() {
+    let env = env();
+    bootstrap_platform(&env.state).await;
+    let app = test::init_service(build(&env.state)).await;
+    let platform = client_token(&app, "system", "admin", PLATFORM_SECRET).await;
+    let post = |body: &'static str| {
+        TestRequest::post()
+            .uri("/admin/v1/tenants")
+            .insert_header(bearer(&platform))
+            .insert_header(("content-type", "application/json"))
+            .set_payload(body)
+    };
+    let (s, _, b) = send(
+        &app,
+        post(r#"{"slug":"trail","name":"T","environment":"sandbox"}garbage"#),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    let (s, _, b) = send(
+        &app,
+        post(r#"{"slug":"trail","name":"T","environment":"sandbox"}{"slug":"x"}"#),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    // Whitespace after the value is still JSON; an escaped backslash before `u0000` is text.
+    let (s, _, b) = send(
+        &app,
+        post("{\"slug\":\"trail\",\"name\":\"back\\\\u0000slash\",\"environment\":\"sandbox\"}\n "),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["name"], "back\\u0000slash");
+}
+
+#[actix_web::test]
+async fn if_match_compares_strongly() {
+    let env = env();
+    bootstrap_platform(&env.state).await;
+    env.tenant("acme", Environment::Sandbox).await;
+    let app = test::init_service(build(&env.state)).await;
+    let platform = client_token(&app, "system", "admin", PLATFORM_SECRET).await;
+    let (s, h, _) = send(
+        &app,
+        TestRequest::get()
+            .uri("/admin/v1/tenants/acme")
+            .insert_header(bearer(&platform)),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let etag = h.get("etag").unwrap().to_str().unwrap().to_owned();
+    let patch = |tag: String| {
+        TestRequest::patch()
+            .uri("/admin/v1/tenants/acme")
+            .insert_header(bearer(&platform))
+            .insert_header(("if-match", tag))
+            .set_json(json!({"name": "Acme 2"}))
+    };
+    let (s, _, b) = send(&app, patch(format!("W/{etag}"))).await;
+    assert_eq!(s, 412, "a weak tag never matches: {b}");
+    let (s, _, b) = send(&app, patch(etag.trim_matches('"').to_owned())).await;
+    assert_eq!(s, 412, "an unquoted tag is not an entity tag: {b}");
+    let (s, _, b) = send(&app, patch(etag)).await;
+    assert_eq!(s, 200, "{b}");
+}
+
+#[actix_web::test]
+async fn a_body_announced_over_the_limit_is_refused_before_it_is_read() {
+    let env = env();
+    env.tenant("acme", Environment::Sandbox).await;
+    let app = test::init_service(build(&env.state)).await;
+    // The announced length is all that is needed: no body follows it here.
+    let (s, _, b) = send(
+        &app,
+        post_form(&token_url("acme"), String::new())
+            .insert_header(("content-length", "1000000000000")),
+    )
+    .await;
+    assert_eq!(s, 413, "{b}");
+    assert_eq!(b["error"], "invalid_request", "{b}");
+    let (s, h, b) = send(
+        &app,
+        TestRequest::post()
+            .uri("/admin/v1/tenants")
+            .insert_header(("content-type", "application/json"))
+            .insert_header(("content-length", "1000000000000")),
+    )
+    .await;
+    assert_eq!(s, 413, "{b}");
+    assert_eq!(
+        h.get("content-type").unwrap(),
+        "application/problem+json",
+        "{b}"
+    );
+}
