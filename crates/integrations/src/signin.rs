@@ -6,7 +6,7 @@ use tokens::password_gate::PasswordGate;
 
 use domain::accounts::{Accounts, Attempt, BoxFuture, Person, SignIn, SignInError, TenantRef};
 use domain::secrets::{generate_secret, one_time_code, MasterKey};
-use domain::{ids, now_unix, password};
+use domain::{ids, now_unix};
 use store::repo::audit::{self, AuditRow};
 use store::repo::mfa::{self, MfaChallengeRow};
 use store::repo::users::{self, UserRow};
@@ -102,10 +102,10 @@ impl People {
         );
         let ok = self
             .gate
-            .run(move || match hash {
-                Some(h) => password::verify_password(&pw, &h),
+            .run(move |hasher| match hash {
+                Some(h) => hasher.verify(&pw, &h),
                 None => {
-                    password::verify_nobody(&pw);
+                    hasher.verify_nobody(&pw);
                     false
                 }
             })

@@ -1,155 +1,18 @@
 //! The real `portcullis` binary: start-up failures, restarts, logs and graceful shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use store::testing::TestDb;
 use store::DatabaseUrl;
-
-const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
 #[path = "common/pki.rs"]
 #[allow(dead_code)]
 mod pki;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn url_text(url: &DatabaseUrl) -> String {
-    match url {
-        DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
-        DatabaseUrl::Postgres(u) => u.clone(),
-    }
-}
-
-fn command(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PORTCULLIS_") || k == "RUST_LOG" {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-/// Runs to completion, expecting a start-up failure; returns stderr.
-fn fails(mut c: Command) -> String {
-    let out = c
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        !out.status.success(),
-        "expected failure, got {:?}: {stderr}",
-        out.status
-    );
-    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "one readable line: {stderr}"
-    );
-    assert!(stderr.starts_with("portcullis: error: "), "{stderr}");
-    stderr
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    stderr: String,
-}
-
-impl Server {
-    fn start(dir: &std::path::Path, db: &TestDb) -> Server {
-        Server::start_with(dir, db, &[])
-    }
-
-    fn start_with(dir: &std::path::Path, db: &TestDb, extra: &[(&str, String)]) -> Server {
-        let port = free_port();
-        let mut c = command(dir);
-        for (k, v) in extra {
-            c.env(k, v);
-        }
-        let mut child = c
-            .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
-            .env("PORTCULLIS_DATABASE_URL", url_text(&db.url))
-            .env("PORTCULLIS_WORKERS", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The banner and the "listening" line come on stderr before serving.
-        let mut stderr = String::new();
-        let mut reader = BufReader::new(child.stderr.take().unwrap());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap() == 0 {
-                break;
-            }
-            stderr.push_str(&line);
-            if line.contains("listening on") {
-                break;
-            }
-        }
-        assert!(
-            stderr.contains("listening on"),
-            "server did not start: {stderr}"
-        );
-        Server {
-            child,
-            port,
-            stderr,
-        }
-    }
-
-    fn get(&self, path: &str, request_id: Option<&str>) -> (u16, String) {
-        let client = reqwest::blocking::Client::new();
-        let mut req = client.get(format!("http://127.0.0.1:{}{path}", self.port));
-        if let Some(id) = request_id {
-            req = req.header("x-request-id", id);
-        }
-        let resp = req.send().unwrap();
-        (resp.status().as_u16(), resp.text().unwrap())
-    }
-
-    /// SIGTERM, then the exit status and everything written to stdout (the JSON log).
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "no exit within 20 s of SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let mut out = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        (status, out)
-    }
-}
+#[path = "common/binary.rs"]
+mod binary;
+use binary::*;
 
 #[test]
 fn serves_restarts_without_recreating_and_stops_on_sigterm() {

@@ -3,7 +3,7 @@
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::model::{Environment, MembershipRole, TenantRole, TenantSlug};
-use domain::{ids, now_unix, password};
+use domain::{ids, now_unix};
 use serde::{Deserialize, Serialize};
 use store::repo::memberships::{self, MembershipRow};
 use store::repo::tenants::TenantRow;
@@ -191,7 +191,7 @@ pub async fn create(
     check_roles(&tenant, &b.tenant_roles, Some(b.mfa_enabled))?;
     let pw = b.password;
     let hash = gate
-        .run(move || password::hash_password(&pw))
+        .run(move |hasher| hasher.hash(&pw))
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -13,7 +13,7 @@ async fn runs_at_most_the_bound_at_once_and_refuses_past_the_wait() {
         .map(|_| {
             let (gate, running, peak) = (gate.clone(), running.clone(), peak.clone());
             tokio::spawn(async move {
-                gate.run(move || {
+                gate.run(move |_| {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     peak.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(300));
