@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod certs;
 pub mod claims;
 pub mod client_metadata;
+pub mod email;
 pub mod ids;
 pub mod model;
 pub mod password;

@@ -30,6 +30,8 @@ pub enum BootstrapError {
     Store(#[from] StoreError),
     #[error("bootstrap: {0}")]
     Crypto(String),
+    #[error("PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL: {0}")]
+    Email(#[from] domain::email::EmailError),
 }
 
 /// Creates the system tenant and its administrators unless they exist. Safe when several
@@ -85,7 +87,7 @@ pub async fn run(
     let user = UserRow {
         id: ids::new_id(),
         tenant_id: tenant.id.clone(),
-        email: cfg.admin_email.to_lowercase(),
+        email: domain::email::normalize(&cfg.admin_email)?,
         password_hash,
         mfa_enabled: true,
         tenant_roles: platform_admin.clone(),

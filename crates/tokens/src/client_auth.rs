@@ -242,8 +242,10 @@ async fn by_secret(
 ) -> Result<Authenticated, OAuthError> {
     let client = svc.client(&tenant.id, client_id).await?;
     let Some(client) = client.filter(|c| !c.disabled) else {
-        // Same work as a real check, so timing does not tell which client ids exist.
+        // Same work and answer as a wrong secret of a real client (a keyed hash, then the
+        // failure counted), so neither timing nor text tells which client ids exist.
         let _ = svc.master_key.hash_secret(secret);
+        svc.record_auth_failure(&tenant.id, client_id).await?;
         return Err(OAuthError::invalid_client(SECRET_FAILED));
     };
     if !client.auth_method.uses_secret() {
@@ -254,14 +256,18 @@ async fn by_secret(
         )));
     }
     let now = now_unix();
-    check_not_locked(&client, now)?;
+    if let Err(locked) = check_not_locked(&client, now) {
+        let _ = svc.master_key.hash_secret(secret);
+        svc.record_auth_failure(&tenant.id, client_id).await?;
+        return Err(locked);
+    }
     let ok = client
         .secrets
         .iter()
         .filter(|(_, exp)| exp.is_none_or(|e| e > now))
         .any(|(hash, _)| svc.master_key.verify_secret(secret, hash));
     if !ok {
-        svc.record_auth_failure(&client).await?;
+        svc.record_auth_failure(&tenant.id, client_id).await?;
         return Err(OAuthError::invalid_client(SECRET_FAILED));
     }
     // The failure count is cleared by the endpoint once the whole request authenticated
@@ -274,13 +280,12 @@ async fn by_secret(
 }
 
 /// A client locked after repeated failures is refused until the lock ends, even with the
-/// right secret, so guessing stops paying.
+/// right secret, so guessing stops paying. The refusal reads like any failed authentication:
+/// telling "locked" would tell that the client id exists. (Its owner sees the lock in the
+/// admin API and the audit log.)
 pub fn check_not_locked(client: &Client, now: i64) -> Result<(), OAuthError> {
     match client.locked_until {
-        Some(until) if until > now => Err(OAuthError::invalid_client(format!(
-            "too many failed authentications; the client is locked for {} more seconds",
-            until - now
-        ))),
+        Some(until) if until > now => Err(OAuthError::invalid_client(SECRET_FAILED)),
         _ => Ok(()),
     }
 }
@@ -353,7 +358,8 @@ async fn by_assertion(
         }
     }
 
-    verify_signature(svc, &client, &jws).await?;
+    let production = tenant.environment == domain::model::Environment::Production;
+    verify_signature(svc, &client, &jws, production).await?;
 
     let now = now_unix();
     let exp = claims
@@ -409,6 +415,7 @@ async fn verify_signature(
     svc: &TokenService,
     client: &Client,
     jws: &Jws<'_>,
+    production: bool,
 ) -> Result<(), OAuthError> {
     let Some(alg) = ASSERTION_ALGS
         .iter()
@@ -421,7 +428,11 @@ async fn verify_signature(
     for refresh in [false, true] {
         let set = match (&client.jwks, &client.jwks_uri) {
             (Some(set), _) => set.clone(),
-            (None, Some(uri)) => svc.jwks.get(uri, refresh).await.map_err(bad_assertion)?,
+            (None, Some(uri)) => svc
+                .jwks
+                .get(uri, refresh, production)
+                .await
+                .map_err(bad_assertion)?,
             (None, None) => return Err(bad_assertion("the client has no registered keys")),
         };
         let candidates: Vec<(usize, &Jwk)> = set
@@ -452,6 +463,31 @@ async fn verify_signature(
         return Err(bad_assertion("signature does not verify"));
     }
     Err(bad_assertion("signature does not verify"))
+}
+
+/// Whether a client's public JWK is a key assertions can be checked with: registration
+/// refuses one that is not (a malformed modulus, an unknown curve, a short RSA key) instead of
+/// storing it to fail at every sign-in later.
+pub fn check_client_jwk(jwk: &Jwk) -> Result<(), String> {
+    let alg = match (jwk.algorithm(), jwk.key_type(), jwk.curve()) {
+        (Some(alg), _, _) => alg,
+        (None, "RSA", _) => "RS256",
+        (None, "EC", Some("P-256")) => "ES256",
+        (None, "EC", Some("P-384")) => "ES384",
+        (None, "OKP", Some("Ed25519")) => "EdDSA",
+        (None, kty, crv) => {
+            return Err(format!(
+                "unsupported key type {kty}{}",
+                crv.map(|c| format!(" ({c})")).unwrap_or_default()
+            ))
+        }
+    };
+    if !ASSERTION_ALGS.contains(&alg) {
+        return Err(format!("unsupported alg {alg}"));
+    }
+    verifier(alg, jwk)
+        .map(|_| ())
+        .ok_or_else(|| format!("not a valid {alg} public key (RSA keys need 2048 bits or more)"))
 }
 
 fn verifier(alg: &str, jwk: &Jwk) -> Option<AssertionVerifier> {

@@ -1,7 +1,13 @@
 //! Clients' JWK Sets published at a `jwks_uri`: fetched with a timeout and a size limit,
 //! cached, and refreshed at most once per [`MIN_REFRESH`] when an assertion names an unknown
 //! `kid` (so a client can rotate keys without telling us, and nobody can make us hammer a URL).
+//!
+//! One fetch per URL at a time: concurrent requests that need the same set wait for the fetch
+//! under way and share its outcome, success or failure. Production tenants' URLs must be https
+//! and reach public addresses only, checked on the URL and again on what its name resolves to
+//! (so a name pointing at 127.0.0.1 or the cloud metadata address does not get through).
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,8 +23,10 @@ pub const MAX_JWKS_BYTES: usize = 64 * 1024;
 pub const JWKS_TTL: Duration = Duration::from_secs(300);
 pub const MIN_REFRESH: Duration = Duration::from_secs(10);
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum FetchError {
+    #[error("the client's jwks_uri is not allowed: {0}")]
+    Forbidden(String),
     #[error("cannot fetch the client's jwks_uri: {0}")]
     Http(String),
     #[error("the client's jwks_uri answered status {0}")]
@@ -83,49 +91,82 @@ struct Entry {
     fetched_at: Instant,
 }
 
+type Flight = Arc<tokio::sync::OnceCell<Result<Arc<KeySet>, FetchError>>>;
+
 pub struct JwksFetcher {
-    http: reqwest::Client,
+    /// Resolves names to public addresses only (production tenants).
+    public: reqwest::Client,
+    any: reqwest::Client,
     cache: DashMap<String, Entry>,
+    inflight: DashMap<String, Flight>,
+}
+
+fn http_client(public_only: bool) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .connect_timeout(FETCH_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("portcullis");
+    if public_only {
+        b = b.dns_resolver(Arc::new(PublicOnly));
+    }
+    b.build().unwrap_or_default()
 }
 
 impl JwksFetcher {
     pub fn new() -> JwksFetcher {
-        let http = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .connect_timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent("portcullis")
-            .build()
-            .unwrap_or_default();
         JwksFetcher {
-            http,
+            public: http_client(true),
+            any: http_client(false),
             cache: DashMap::new(),
+            inflight: DashMap::new(),
         }
     }
 
     /// The set at `uri`: cached while fresh; `refresh` asks for a new copy (an unknown kid),
-    /// granted only if the cached one is older than [`MIN_REFRESH`].
-    pub async fn get(&self, uri: &str, refresh: bool) -> Result<Arc<KeySet>, FetchError> {
+    /// granted only if the cached one is older than [`MIN_REFRESH`]. `production` applies the
+    /// production tenants' address rules ([`check_uri`]).
+    pub async fn get(
+        &self,
+        uri: &str,
+        refresh: bool,
+        production: bool,
+    ) -> Result<Arc<KeySet>, FetchError> {
         if let Some(e) = self.cache.get(uri) {
             let age = e.fetched_at.elapsed();
             if age < JWKS_TTL && (!refresh || age < MIN_REFRESH) {
                 return Ok(e.set.clone());
             }
         }
-        let set = Arc::new(KeySet::new(self.fetch(uri).await?));
-        self.cache.insert(
-            uri.to_owned(),
-            Entry {
-                set: set.clone(),
-                fetched_at: Instant::now(),
-            },
-        );
-        Ok(set)
+        check_uri(uri, production).map_err(FetchError::Forbidden)?;
+        let flight: Flight = self.inflight.entry(uri.to_owned()).or_default().clone();
+        let outcome = flight
+            .get_or_init(|| async {
+                let http = if production { &self.public } else { &self.any };
+                let fetched = self
+                    .fetch(http, uri)
+                    .await
+                    .map(|s| Arc::new(KeySet::new(s)));
+                if let Ok(set) = &fetched {
+                    self.cache.insert(
+                        uri.to_owned(),
+                        Entry {
+                            set: set.clone(),
+                            fetched_at: Instant::now(),
+                        },
+                    );
+                }
+                fetched
+            })
+            .await
+            .clone();
+        // Later requests start a new flight; those that waited on this one shared it.
+        self.inflight.remove_if(uri, |_, f| Arc::ptr_eq(f, &flight));
+        outcome
     }
 
-    async fn fetch(&self, uri: &str) -> Result<JwkSet, FetchError> {
-        let mut resp = self
-            .http
+    async fn fetch(&self, http: &reqwest::Client, uri: &str) -> Result<JwkSet, FetchError> {
+        let mut resp = http
             .get(uri)
             .send()
             .await
@@ -159,3 +200,88 @@ impl Default for JwksFetcher {
         Self::new()
     }
 }
+
+/// Whether `uri` may be fetched for a tenant: http(s) everywhere; in production tenants https
+/// only, and not to a name or address that is loopback, private, link-local (the cloud
+/// metadata address 169.254.169.254 is one) or otherwise not on the public internet.
+pub fn check_uri(uri: &str, production: bool) -> Result<(), String> {
+    let url = reqwest::Url::parse(uri).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if !production => {}
+        "http" => return Err("must be https in a production tenant".into()),
+        _ => return Err("must be an http(s) URL".into()),
+    }
+    let host = url.host_str().ok_or("has no host")?;
+    if !production {
+        return Ok(());
+    }
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(ip) = literal.parse::<IpAddr>() else {
+        let name = host.trim_end_matches('.').to_ascii_lowercase();
+        if name == "localhost" || name.ends_with(".localhost") || name.ends_with(".internal") {
+            return Err("must name a public host in a production tenant".into());
+        }
+        return Ok(());
+    };
+    if is_public(ip) {
+        Ok(())
+    } else {
+        Err("must be a public address in a production tenant".into())
+    }
+}
+
+/// Addresses on the public internet (not loopback, private, link-local, shared, documentation,
+/// multicast, reserved or unspecified).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || (first == 0x2001 && v6.segments()[1] == 0x0db8))
+        }
+    }
+}
+
+/// A resolver that keeps only public addresses, for production tenants' fetches.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

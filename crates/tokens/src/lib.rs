@@ -9,7 +9,7 @@ pub mod error;
 pub mod form;
 pub mod guard;
 pub mod http;
-mod jwks_fetch;
+pub mod jwks_fetch;
 pub mod jws;
 pub mod keys;
 mod maintenance;

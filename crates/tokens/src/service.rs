@@ -492,22 +492,28 @@ impl TokenService {
         }
     }
 
-    /// Counts a failed client authentication (lockout after [`MAX_AUTH_FAILURES`] in a row).
-    pub async fn record_auth_failure(&self, client: &Client) -> Result<(), StoreError> {
-        let pk = client.pk.clone();
+    /// Counts a failed client authentication (lockout after [`MAX_AUTH_FAILURES`] in a row),
+    /// for the client id the request named: an unknown id takes the same round trip.
+    pub async fn record_auth_failure(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<(), StoreError> {
+        let (tid, cid) = (tenant_id.to_owned(), client_id.to_owned());
         let now = domain::now_unix();
         self.store
             .run(move |c| {
                 store::repo::clients::record_failed_auth(
                     c,
-                    &pk,
+                    &tid,
+                    &cid,
                     MAX_AUTH_FAILURES,
                     AUTH_LOCKOUT_SECS,
                     now,
                 )
             })
             .await?;
-        self.forget_client(&client.tenant_id, &client.client_id);
+        self.forget_client(tenant_id, client_id);
         Ok(())
     }
 

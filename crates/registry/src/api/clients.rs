@@ -192,6 +192,10 @@ pub struct Client {
     pub jwks_uri: Option<String>,
     pub organization_id: Option<String>,
     pub disabled: bool,
+    /// Set while the client is locked after repeated failed authentications (Unix time the
+    /// lock ends); the token endpoint does not say so, to not tell which client ids exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<i64>,
     /// mTLS identity and requirements (only those set are shown).
     #[serde(flatten)]
     pub metadata: ClientMetadata,
@@ -280,6 +284,7 @@ fn view(r: &ClientRow) -> Client {
         metadata: serde_json::from_str(&r.metadata).unwrap_or_default(),
         created_at: r.created_at,
         updated_at: r.updated_at,
+        locked_until: r.locked_until.filter(|t| *t > domain::now_unix()),
     }
 }
 
@@ -333,17 +338,18 @@ pub fn check_keys_and_alg(
             {
                 return Err(invalid("jwks", "register public keys only"));
             }
+            for (i, key) in set.keys().iter().enumerate() {
+                tokens::client_auth::check_client_jwk(key).map_err(|e| {
+                    let kid = key.key_id().map(|k| format!(" `{k}`")).unwrap_or_default();
+                    invalid("jwks", format!("key {i}{kid}: {e}"))
+                })?;
+            }
             Some(text)
         }
     };
     if let Some(uri) = jwks_uri {
         let production = tenant.environment == Environment::Production.as_str();
-        if production && !uri.starts_with("https://") {
-            return Err(invalid("jwks_uri", "must be https in a production tenant"));
-        }
-        if !uri.starts_with("https://") && !uri.starts_with("http://") {
-            return Err(invalid("jwks_uri", "must be an http(s) URL"));
-        }
+        tokens::jwks_fetch::check_uri(uri, production).map_err(|e| invalid("jwks_uri", e))?;
     }
     if method == AuthMethod::PrivateKeyJwt && jwks_uri.is_some() && jwks.is_some() {
         return Err(invalid("jwks", "give jwks or jwks_uri, not both"));
@@ -452,6 +458,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
     let b = body.0;
+    super::check_platform_admin(&tenant, &b.tenant_roles)?;
     let checked = check_keys_and_alg(
         &tenant,
         b.auth_method,
@@ -632,6 +639,9 @@ pub async fn update(
         b.jwks.as_ref(),
         b.jwks_uri.as_deref(),
     )?;
+    if let Some(roles) = &b.tenant_roles {
+        super::check_platform_admin(&tenant, roles)?;
+    }
     let scopes = b.scopes.clone().unwrap_or_else(|| list_of(&c.scopes));
     if let Some(d) = &b.default_scopes {
         if let Some(extra) = d.iter().find(|s| !scopes.contains(s)) {

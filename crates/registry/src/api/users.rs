@@ -2,7 +2,7 @@
 
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
-use domain::model::{Environment, MembershipRole, TenantRole, TenantSlug};
+use domain::model::{Environment, MembershipRole, TenantRole};
 use domain::{ids, now_unix};
 use serde::{Deserialize, Serialize};
 use store::repo::memberships::{self, MembershipRow};
@@ -118,12 +118,7 @@ fn check_roles(
     roles: &[TenantRole],
     mfa: Option<bool>,
 ) -> Result<(), ApiError> {
-    if roles.contains(&TenantRole::PlatformAdmin) && tenant.slug != TenantSlug::SYSTEM {
-        return Err(invalid(
-            "tenant_roles",
-            "platform_admin exists only in the system tenant",
-        ));
-    }
+    super::check_platform_admin(tenant, roles)?;
     if mfa == Some(false) && tenant.environment == Environment::Production.as_str() {
         return Err(invalid(
             "mfa_enabled",
@@ -189,6 +184,7 @@ pub async fn create(
     let tenant = managed_tenant(&store, &actor, &id).await?;
     let b = body.0;
     check_roles(&tenant, &b.tenant_roles, Some(b.mfa_enabled))?;
+    let email = domain::email::normalize(&b.email).map_err(|e| invalid("email", &e.to_string()))?;
     let pw = b.password;
     let hash = gate
         .run(move |hasher| hasher.hash(&pw))
@@ -199,7 +195,7 @@ pub async fn create(
     let user = UserRow {
         id: ids::new_id(),
         tenant_id: tenant.id.clone(),
-        email: b.email.trim().to_lowercase(),
+        email,
         password_hash: hash,
         mfa_enabled: b.mfa_enabled,
         tenant_roles: roles_json(&b.tenant_roles),

@@ -193,9 +193,12 @@ pub fn delete_secret(
 /// Counts a failed authentication (a wrong secret, or a wrong device secret sent with it); the
 /// `max`-th in a row locks the client until `now + lock_secs`. One UPDATE: concurrent failures
 /// on any replica all count.
+/// Addressed by the client id a request named, whether or not such a client exists: an unknown
+/// id costs the same statement (matching no row), so failures do not tell which ids exist.
 pub fn record_failed_auth(
     conn: &mut DbConnection,
-    pk: &str,
+    tenant_id: &str,
+    client_id: &str,
     max: i32,
     lock_secs: i64,
     now: i64,
@@ -203,18 +206,21 @@ pub fn record_failed_auth(
     use diesel::dsl::case_when;
     use diesel::sql_types::{BigInt, Integer, Nullable};
     let reached = clients::failed_auth_count.ge(max - 1);
-    diesel::update(clients::table.filter(clients::id.eq(pk)))
-        .set((
-            clients::failed_auth_count
-                .eq(case_when::<_, _, Integer>(reached, 0)
-                    .otherwise(clients::failed_auth_count + 1)),
-            clients::locked_until.eq(case_when::<_, _, Nullable<BigInt>>(
-                reached,
-                Some(now + lock_secs),
-            )
-            .otherwise(clients::locked_until)),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        clients::table
+            .filter(clients::tenant_id.eq(tenant_id))
+            .filter(clients::client_id.eq(client_id)),
+    )
+    .set((
+        clients::failed_auth_count
+            .eq(case_when::<_, _, Integer>(reached, 0).otherwise(clients::failed_auth_count + 1)),
+        clients::locked_until.eq(case_when::<_, _, Nullable<BigInt>>(
+            reached,
+            Some(now + lock_secs),
+        )
+        .otherwise(clients::locked_until)),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 

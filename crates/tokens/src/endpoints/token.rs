@@ -240,7 +240,8 @@ async fn device_of(
                         .is_some_and(|h| svc.master_key.verify_secret(&secret, h))
             });
             if verified.is_none() {
-                svc.record_auth_failure(client).await?;
+                svc.record_auth_failure(&client.tenant_id, &client.client_id)
+                    .await?;
                 return Err(OAuthError::invalid_client("device authentication failed"));
             }
             verified
