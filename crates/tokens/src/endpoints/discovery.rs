@@ -131,6 +131,7 @@ fn cached_json(body: String) -> HttpResponse {
     params(("tenant" = String, Path, description = "Tenant slug", example = "system")),
     responses(
         (status = 200, description = "The tenant's metadata", body = Metadata),
+        (status = 400, description = "invalid_request: a control character (such as %00) in the URL", body = OAuthErrorBody),
         (status = 404, description = "Unknown tenant", body = OAuthErrorBody),
     )
 )]
@@ -156,6 +157,7 @@ pub async fn openid_configuration(
     params(("tenant" = String, Path, description = "Tenant slug", example = "system")),
     responses(
         (status = 200, description = "The tenant's metadata", body = Metadata),
+        (status = 400, description = "invalid_request: a control character (such as %00) in the URL", body = OAuthErrorBody),
         (status = 404, description = "Unknown tenant", body = OAuthErrorBody),
     )
 )]
@@ -178,6 +180,7 @@ pub async fn authorization_server(
     params(("tenant" = String, Path, description = "Tenant slug", example = "system")),
     responses(
         (status = 200, description = "JWK Set", body = Object, example = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "...", "y": "...", "kid": "0192f0c4e8a37c1e", "alg": "ES256", "use": "sig"}]})),
+        (status = 400, description = "invalid_request: a control character (such as %00) in the URL", body = OAuthErrorBody),
         (status = 404, description = "Unknown tenant", body = OAuthErrorBody),
     )
 )]

@@ -15,6 +15,7 @@ use crate::http::{ApiError, Problem};
     params(("tenant" = String, Path, description = "Tenant slug", example = "system")),
     responses(
         (status = 200, description = "The validated token's claims", body = Object),
+        (status = 400, description = "A control character (such as %00) in the URL", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid, expired or revoked token, or one of another tenant", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database does not answer, so the token could not be checked; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ),

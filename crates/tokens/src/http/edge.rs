@@ -104,8 +104,10 @@ pub fn has_control(s: &str) -> bool {
     s.chars().any(|c| c.is_ascii_control())
 }
 
+/// The OAuth endpoints and their metadata, which answer RFC 6749 errors (not problems).
 fn is_oauth(path: &str) -> bool {
-    path.starts_with("/t/") && path.contains("/oauth2/")
+    (path.starts_with("/t/") && (path.contains("/oauth2/") || path.contains("/.well-known/")))
+        || path.starts_with("/.well-known/")
 }
 
 /// A refusal in the dialect of the route: an RFC 6749 error on the OAuth endpoints, an RFC 9457
