@@ -25,28 +25,6 @@ struct World {
     b_id: String,
 }
 
-async fn token(
-    app: &impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-    slug: &str,
-    id: &str,
-    secret: &str,
-) -> String {
-    let (s, _, b) = call!(
-        app,
-        post_form(
-            &token_url(slug),
-            form(&[("grant_type", "client_credentials")])
-        )
-        .insert_header(basic(id, secret))
-    );
-    assert_eq!(s, 200, "{b}");
-    b["access_token"].as_str().unwrap().to_owned()
-}
-
 async fn world() -> World {
     let env = env();
     let cfg = BootstrapConfig {
@@ -70,10 +48,10 @@ async fn world() -> World {
     let (ba, bas) = env.client(&b, admin).await;
     let (pa, pas) = env.client(&a, NewClient::machine("app", &["read"])).await;
     let app = test::init_service(build(&env.state)).await;
-    let platform = token(&app, "system", "admin", ADMIN_SECRET).await;
-    let admin_a = token(&app, "alpha", &aa.client_id, &aas.unwrap()).await;
-    let admin_b = token(&app, "bravo", &ba.client_id, &bas.unwrap()).await;
-    let plain_a = token(&app, "alpha", &pa.client_id, &pas.unwrap()).await;
+    let platform = client_token(&app, "system", "admin", ADMIN_SECRET).await;
+    let admin_a = client_token(&app, "alpha", &aa.client_id, &aas.unwrap()).await;
+    let admin_b = client_token(&app, "bravo", &ba.client_id, &bas.unwrap()).await;
+    let plain_a = client_token(&app, "alpha", &pa.client_id, &pas.unwrap()).await;
     // An expired platform-admin token, signed with the system tenant's real key.
     let system = env.state.tokens.tenant("system").await.unwrap().unwrap();
     let mut claims: domain::claims::AccessClaims =
@@ -297,7 +275,7 @@ async fn tenants_crud_with_validation_etags_pagination_and_audit() {
         .env
         .client(&charlie, NewClient::machine("svc", &["read"]))
         .await;
-    let charlie_token = token(&app, "charlie", &cl.client_id, &cs.unwrap()).await;
+    let charlie_token = client_token(&app, "charlie", &cl.client_id, &cs.unwrap()).await;
     let c = decode_claims(&charlie_token);
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 120);
     // Duplicate slug.

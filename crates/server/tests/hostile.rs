@@ -16,14 +16,13 @@ use serde_json::json;
 #[actix_web::test]
 async fn control_characters_are_refused_at_the_edge_on_every_path() {
     let env = env();
-    bootstrap_platform(&env.state).await;
+    let platform = platform_token(&env).await;
     let acme = env.tenant("acme", Environment::Sandbox).await;
     let (client, secret) = env
         .client(&acme, NewClient::machine("svc", &["read"]))
         .await;
     let secret = secret.unwrap();
     let app = test::init_service(build(&env.state)).await;
-    let platform = client_token(&app, "system", "admin", PLATFORM_SECRET).await;
     let cc = || form(&[("grant_type", "client_credentials")]);
     let nul_basic = format!(
         "Basic {}",
@@ -146,9 +145,8 @@ async fn control_characters_are_refused_at_the_edge_on_every_path() {
 #[actix_web::test]
 async fn json_followed_by_anything_is_not_json() {
     let env = env();
-    bootstrap_platform(&env.state).await;
+    let platform = platform_token(&env).await;
     let app = test::init_service(build(&env.state)).await;
-    let platform = client_token(&app, "system", "admin", PLATFORM_SECRET).await;
     let post = |body: &'static str| {
         TestRequest::post()
             .uri("/admin/v1/tenants")
@@ -181,10 +179,9 @@ async fn json_followed_by_anything_is_not_json() {
 #[actix_web::test]
 async fn if_match_compares_strongly() {
     let env = env();
-    bootstrap_platform(&env.state).await;
+    let platform = platform_token(&env).await;
     env.tenant("acme", Environment::Sandbox).await;
     let app = test::init_service(build(&env.state)).await;
-    let platform = client_token(&app, "system", "admin", PLATFORM_SECRET).await;
     let (s, h, _) = send(
         &app,
         TestRequest::get()
@@ -242,14 +239,13 @@ async fn a_body_announced_over_the_limit_is_refused_before_it_is_read() {
 #[actix_web::test]
 async fn a_locked_client_answers_like_an_unknown_one() {
     let env = env();
-    bootstrap_platform(&env.state).await;
+    let platform = platform_token(&env).await;
     let acme = env.tenant("acme", Environment::Sandbox).await;
     let (client, secret) = env
         .client(&acme, NewClient::machine("svc", &["read"]))
         .await;
     let secret = secret.unwrap();
     let app = test::init_service(build(&env.state)).await;
-    let platform = client_token(&app, "system", "admin", PLATFORM_SECRET).await;
     let attempt = |id: &str, secret: &str| {
         post_form(
             &token_url("acme"),
@@ -293,11 +289,10 @@ async fn a_locked_client_answers_like_an_unknown_one() {
 #[actix_web::test]
 async fn registration_refuses_unusable_keys_and_private_key_urls() {
     let env = env();
-    bootstrap_platform(&env.state).await;
+    let platform = platform_token(&env).await;
     env.tenant("sand", Environment::Sandbox).await;
     env.tenant("prod", Environment::Production).await;
     let app = test::init_service(build(&env.state)).await;
-    let platform = client_token(&app, "system", "admin", PLATFORM_SECRET).await;
     let create = |tenant: &str, body: serde_json::Value| {
         TestRequest::post()
             .uri(&format!("/admin/v1/tenants/{tenant}/clients"))
@@ -388,10 +383,9 @@ async fn registration_refuses_unusable_keys_and_private_key_urls() {
 #[actix_web::test]
 async fn an_email_has_one_form() {
     let env = env();
-    bootstrap_platform(&env.state).await;
+    let platform = platform_token(&env).await;
     env.tenant("acme", Environment::Sandbox).await;
     let app = test::init_service(build(&env.state)).await;
-    let platform = client_token(&app, "system", "admin", PLATFORM_SECRET).await;
     let create = |email: &str| {
         TestRequest::post()
             .uri("/admin/v1/tenants/acme/users")

@@ -10,41 +10,9 @@ use base64::Engine;
 use common::pki::{self, Issued};
 use common::*;
 use portcullis_server::app::build;
-use portcullis_server::bootstrap;
-use portcullis_server::config::{BootstrapConfig, RunMode};
 use serde_json::{json, Value};
 
-const ADMIN_SECRET: &str = "admin-secret-admin-secret-admin-secret-00";
-
 /// The platform admin's token, from a bootstrapped system tenant.
-async fn platform_token(env: &Env) -> String {
-    let cfg = BootstrapConfig {
-        admin_email: "root@example.com".into(),
-        admin_password: Some("pw-pw-pw-pw-pw".into()),
-        client_secret: Some(ADMIN_SECRET.into()),
-    };
-    bootstrap::run(
-        &env.state.store,
-        &env.state.master_key,
-        &cfg,
-        RunMode::Development,
-    )
-    .await
-    .unwrap();
-    let app = test::init_service(build(&env.state)).await;
-    let (s, _, b) = send(
-        &app,
-        post_form(
-            &token_url("system"),
-            form(&[("grant_type", "client_credentials")]),
-        )
-        .insert_header(basic("admin", ADMIN_SECRET)),
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    b["access_token"].as_str().unwrap().to_owned()
-}
-
 /// Admin API calls over the in-process app (set-up, not under test).
 struct Admin<'a> {
     env: &'a Env,

@@ -668,28 +668,6 @@ async fn jwks_uri_is_fetched_cached_and_refreshed_on_an_unknown_kid() {
     server.handle.stop(false).await;
 }
 
-async fn admin_token(
-    app: &impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-    slug: &str,
-    id: &str,
-    secret: &str,
-) -> String {
-    let (s, _, b) = call!(
-        app,
-        post_form(
-            &token_url(slug),
-            form(&[("grant_type", "client_credentials")])
-        )
-        .insert_header(basic(id, secret))
-    );
-    assert_eq!(s, 200, "{b}");
-    b["access_token"].as_str().unwrap().to_owned()
-}
-
 fn introspect_req(slug: &str, id: &str, secret: &str, token: &str) -> TestRequest {
     post_form(
         &format!("/t/{slug}/oauth2/introspect"),
@@ -712,7 +690,7 @@ async fn introspection_revocation_and_the_bearer_guard() {
         .await;
     let (s, rs_secret, bs) = (s.unwrap(), rs_secret.unwrap(), bs.unwrap());
     let app = test::init_service(build(&env.state)).await;
-    let token = admin_token(&app, "acme", &c.client_id, &s).await;
+    let token = client_token(&app, "acme", &c.client_id, &s).await;
 
     let (st, h, b) = call!(
         app,
@@ -848,7 +826,7 @@ async fn introspection_revocation_and_the_bearer_guard() {
     assert_eq!(b, json!({"active": false}));
 
     // Disabled client: its tokens stop being active.
-    let fresh = admin_token(&app, "acme", &c.client_id, &s).await;
+    let fresh = client_token(&app, "acme", &c.client_id, &s).await;
     let pk = c.id.clone();
     env.state
         .store
@@ -877,7 +855,7 @@ async fn a_token_of_a_just_retired_key_still_verifies() {
     let (c, s) = env.client(&t, NewClient::machine("svc", &["read"])).await;
     let s = s.unwrap();
     let app = test::init_service(build(&env.state)).await;
-    let before = admin_token(&app, "acme", &c.client_id, &s).await;
+    let before = client_token(&app, "acme", &c.client_id, &s).await;
     let old_kid = decode(&before).0["kid"].as_str().unwrap().to_owned();
 
     // Rotate: a next key, promoted to active; the old one retires.
@@ -900,7 +878,7 @@ async fn a_token_of_a_just_retired_key_still_verifies() {
         .unwrap();
     env.state.tokens.forget_tenant("acme");
 
-    let after = admin_token(&app, "acme", &c.client_id, &s).await;
+    let after = client_token(&app, "acme", &c.client_id, &s).await;
     assert_eq!(
         decode(&after).0["kid"],
         new_kid.as_str(),

@@ -361,3 +361,10 @@ where
     assert_eq!(s, 200, "{b}");
     b["access_token"].as_str().unwrap().to_owned()
 }
+
+/// Bootstraps the platform and returns a platform admin's access token.
+pub async fn platform_token(env: &Env) -> String {
+    bootstrap_platform(&env.state).await;
+    let app = actix_web::test::init_service(portcullis_server::app::build(&env.state)).await;
+    client_token(&app, "system", "admin", PLATFORM_SECRET).await
+}
