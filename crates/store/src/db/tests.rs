@@ -38,3 +38,63 @@ fn display_hides_the_password() {
     assert!(!shown.contains("s3cret"), "{shown}");
     assert_eq!(shown, "postgres://app:***@db:5432/portcullis");
 }
+
+#[test]
+fn postgres_connections_give_up_on_an_unreachable_host() {
+    assert_eq!(
+        with_connect_timeout("postgres://u@h/db"),
+        "postgres://u@h/db?connect_timeout=3"
+    );
+    assert_eq!(
+        with_connect_timeout("postgres://u@h/db?sslmode=require"),
+        "postgres://u@h/db?sslmode=require&connect_timeout=3"
+    );
+    assert_eq!(
+        with_connect_timeout("postgres://u@h/db?connect_timeout=10"),
+        "postgres://u@h/db?connect_timeout=10"
+    );
+}
+
+#[test]
+fn lost_connections_and_a_busy_writer_are_unavailable_not_errors() {
+    use diesel::result::{DatabaseErrorKind, Error};
+    struct Info(&'static str);
+    impl diesel::result::DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+    let db = |kind, m| StoreError::from(Error::DatabaseError(kind, Box::new(Info(m))));
+    let closed = db(
+        DatabaseErrorKind::ClosedConnection,
+        "server closed the connection",
+    );
+    assert!(closed.is_unavailable() && closed.is_connection_lost());
+    let terminated = db(
+        DatabaseErrorKind::Unknown,
+        "terminating connection due to administrator command",
+    );
+    assert!(terminated.is_unavailable() && terminated.is_connection_lost());
+    let locked = db(DatabaseErrorKind::Unknown, "database is locked");
+    assert!(locked.is_unavailable() && !locked.is_connection_lost());
+    let bad = db(DatabaseErrorKind::Unknown, "invalid input syntax for type");
+    assert!(!bad.is_unavailable() && !bad.is_connection_lost());
+}
