@@ -96,6 +96,35 @@ pub async fn create(
     settings: &TenantSettings,
     audit: impl FnOnce(&TenantRow) -> Option<AuditRow>,
 ) -> Result<TenantRow, TenantError> {
+    create_with(
+        store,
+        master_key,
+        slug,
+        name,
+        environment,
+        settings,
+        audit,
+        |_, _| Ok(()),
+    )
+    .await
+}
+
+/// [`create`], with `also` writing more rows of the new tenant in the same transaction (the
+/// bootstrap's platform admin and automation client): all of it exists, or none.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_with<F>(
+    store: &Store,
+    master_key: &MasterKey,
+    slug: &TenantSlug,
+    name: &str,
+    environment: Environment,
+    settings: &TenantSettings,
+    audit: impl FnOnce(&TenantRow) -> Option<AuditRow>,
+    also: F,
+) -> Result<TenantRow, TenantError>
+where
+    F: FnOnce(&mut store::DbConnection, &TenantRow) -> Result<(), StoreError> + Send + 'static,
+{
     let now = now_unix();
     let row = TenantRow {
         id: ids::new_id(),
@@ -122,6 +151,7 @@ pub async fn create(
                 .iter()
                 .try_for_each(|k| signing_keys::insert(c, k))?;
             store::repo::clients::insert(c, &portal)?;
+            also(c, &inserted)?;
             event.iter().try_for_each(|e| audit::insert(c, e))
         })
         .await
@@ -141,4 +171,27 @@ pub async fn find(store: &Store, id_or_slug: &str) -> Result<Option<TenantRow>, 
             None => tenants::find_by_slug(c, &key),
         })
         .await
+}
+
+/// Gives a tenant created before every tenant had one (the `system` tenant of earlier
+/// versions) its `portal` client, through which its people sign in. Idempotent.
+pub async fn ensure_portal(store: &Store, tenant_id: &str) -> Result<(), StoreError> {
+    let portal = crate::clients::NewClient::portal().into_row(tenant_id, now_unix());
+    let found = store
+        .run({
+            let (tid, cid) = (tenant_id.to_owned(), portal.client_id.clone());
+            move |c| store::repo::clients::find(c, &tid, &cid)
+        })
+        .await?;
+    if found.is_some() {
+        return Ok(());
+    }
+    match store
+        .transaction(move |c| store::repo::clients::insert(c, &portal))
+        .await
+    {
+        // Another replica added it first.
+        Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
 }

@@ -1,14 +1,12 @@
-//! First start on an empty database: the `system` tenant with its signing keys, the platform
-//! admin and the `admin` automation client. Later starts find the `system` tenant and create nothing.
+//! First start on an empty database: the `system` tenant with its signing keys and `portal`
+//! client, the platform admin and the `admin` automation client. Later starts find the `system`
+//! tenant and create nothing (but its `portal` client, if an earlier version left it out).
 
-use domain::model::{
-    AuthMethod, ClientKind, Environment, GrantType, KeyState, TenantRole, TenantSlug,
-};
+use domain::model::{ClientKind, Environment, TenantRole, TenantSlug};
 use domain::secrets::{generate_secret, MasterKey};
 use domain::{ids, now_unix, password};
-use store::repo::clients::{self, ClientRow, ClientSecretRow};
-use store::repo::signing_keys;
-use store::repo::tenants::{self, TenantRow};
+use store::repo::clients::{self, ClientSecretRow};
+use store::repo::tenants;
 use store::repo::users::{self, UserRow};
 use store::{Store, StoreError};
 
@@ -35,17 +33,23 @@ pub enum BootstrapError {
 }
 
 /// Creates the system tenant and its administrators unless they exist. Safe when several
-/// replicas start at once: the unique slug lets one win, the others find it.
+/// replicas start at once: the unique slug lets one win, the others find it. The tenant is
+/// made by the same `registry::tenants::create` as the admin API's (keys, the `portal` client
+/// people sign in through), with the platform admin and the automation client in the same
+/// transaction.
 pub async fn run(
     store: &Store,
     master_key: &MasterKey,
     cfg: &BootstrapConfig,
     mode: RunMode,
 ) -> Result<Option<Bootstrapped>, BootstrapError> {
+    let slug = TenantSlug::system();
     let exists = store
         .run(|c| tenants::find_by_slug(c, TenantSlug::SYSTEM))
         .await?;
-    if exists.is_some() {
+    if let Some(system) = exists {
+        // Bootstrapped by an earlier version, without the portal client.
+        registry::tenants::ensure_portal(store, &system.id).await?;
         return Ok(None);
     }
     let crypto = |e: &dyn std::fmt::Display| BootstrapError::Crypto(e.to_string());
@@ -66,96 +70,67 @@ pub async fn run(
     };
     let password_hash = password::hash_password(&password).map_err(|e| crypto(&e))?;
     let secret_hash = master_key.hash_secret(&secret).map_err(|e| crypto(&e))?;
-
-    let now = now_unix();
-    let tenant = TenantRow {
-        id: ids::new_id(),
-        slug: TenantSlug::SYSTEM.to_owned(),
-        name: "System".to_owned(),
-        environment: match mode {
-            RunMode::Production => Environment::Production,
-            RunMode::Development => Environment::Sandbox,
-        }
-        .to_string(),
-        settings: "{}".to_owned(),
-        disabled: false,
-        created_at: now,
-        updated_at: now,
-        version: 1,
+    let admin_email = domain::email::normalize(&cfg.admin_email)?;
+    let environment = match mode {
+        RunMode::Production => Environment::Production,
+        RunMode::Development => Environment::Sandbox,
     };
-    let platform_admin = json_list(&[TenantRole::PlatformAdmin.as_str()]);
-    let user = UserRow {
-        id: ids::new_id(),
-        tenant_id: tenant.id.clone(),
-        email: domain::email::normalize(&cfg.admin_email)?,
-        password_hash,
-        mfa_enabled: true,
-        tenant_roles: platform_admin.clone(),
-        disabled: false,
-        failed_logins: 0,
-        locked_until: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
-    let client = ClientRow {
-        id: ids::new_id(),
-        tenant_id: tenant.id.clone(),
-        client_id: ADMIN_CLIENT_ID.to_owned(),
-        kind: ClientKind::Admin.to_string(),
-        name: "Platform automation".to_owned(),
-        organization_id: None,
-        auth_method: AuthMethod::ClientSecretBasic.to_string(),
-        grant_types: json_list(&[GrantType::ClientCredentials.as_str()]),
-        scopes: json_list(&["admin"]),
-        default_scopes: json_list(&["admin"]),
-        tenant_roles: platform_admin,
-        access_token_ttl: None,
-        access_token_alg: "RS256".to_owned(),
-        jwks: None,
-        jwks_uri: None,
-        metadata: "{}".to_owned(),
-        disabled: false,
-        failed_auth_count: 0,
-        locked_until: None,
-        created_by: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
-    let secret_row = ClientSecretRow {
-        id: ids::new_id(),
-        client_pk: client.id.clone(),
-        secret_hash,
-        created_at: now,
-        expires_at: None,
-    };
-    let keys = tokens::keys::SigningAlg::ALL
-        .iter()
-        .map(|alg| tokens::keys::generate(&tenant.id, *alg, KeyState::Active, master_key))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| crypto(&e))?;
-    let admin_email = user.email.clone();
-    let created = store
-        .transaction(move |c| {
-            tenants::insert(c, &tenant)?;
-            for k in &keys {
-                signing_keys::insert(c, k)?;
-            }
+    let email = admin_email.clone();
+    let created = registry::tenants::create_with(
+        store,
+        master_key,
+        &slug,
+        "System",
+        environment,
+        &registry::tenants::TenantSettings::default(),
+        |_| None,
+        move |c, tenant| {
+            let now = now_unix();
+            let platform_admin = json_list(&[TenantRole::PlatformAdmin.as_str()]);
+            let user = UserRow {
+                id: ids::new_id(),
+                tenant_id: tenant.id.clone(),
+                email,
+                password_hash,
+                mfa_enabled: true,
+                tenant_roles: platform_admin.clone(),
+                disabled: false,
+                failed_logins: 0,
+                locked_until: None,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            let mut admin =
+                registry::clients::NewClient::machine("Platform automation", &["admin"]);
+            admin.client_id = Some(ADMIN_CLIENT_ID.to_owned());
+            admin.kind = ClientKind::Admin;
+            admin.tenant_roles = vec![TenantRole::PlatformAdmin.as_str().to_owned()];
+            admin.default_scopes = Some(vec!["admin".to_owned()]);
+            let client = admin.into_row(&tenant.id, now);
+            let secret_row = ClientSecretRow {
+                id: ids::new_id(),
+                client_pk: client.id.clone(),
+                secret_hash,
+                created_at: now,
+                expires_at: None,
+            };
             users::insert(c, &user)?;
             clients::insert(c, &client)?;
             clients::insert_secret(c, &secret_row)
-        })
-        .await;
+        },
+    )
+    .await;
     match created {
-        Ok(()) => Ok(Some(Bootstrapped {
+        Ok(_) => Ok(Some(Bootstrapped {
             admin_email,
             generated_password,
             generated_client_secret,
         })),
         // Another replica bootstrapped between our check and our insert.
-        Err(StoreError::Conflict { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(registry::tenants::TenantError::SlugTaken) => Ok(None),
+        Err(registry::tenants::TenantError::Store(e)) => Err(e.into()),
+        Err(registry::tenants::TenantError::Keys(e)) => Err(crypto(&e)),
     }
 }
 

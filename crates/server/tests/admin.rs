@@ -1290,3 +1290,65 @@ async fn trust_anchors_and_users() {
         404
     );
 }
+
+/// A deletion applies on the replica that made it at once: the organization's clients and
+/// device tokens stop working in the same instant, not when their cache entries expire.
+#[actix_web::test]
+async fn deleting_an_organization_stops_its_clients_and_devices_at_once() {
+    let env = env();
+    let platform = platform_token(&env).await;
+    let acme = env.tenant("acme", Environment::Sandbox).await;
+    let app = test::init_service(build(&env.state)).await;
+    let admin = |req: TestRequest| bearer(req, Some(&platform));
+    let (s, _, org) = send(
+        &app,
+        admin(TestRequest::post().uri("/admin/v1/tenants/acme/organizations"))
+            .set_json(json!({"kind": "vendor", "name": "Vendor"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{org}");
+    let oid = org["id"].as_str().unwrap().to_owned();
+    let (s, _, device) = send(
+        &app,
+        admin(TestRequest::post().uri(&format!(
+            "/admin/v1/tenants/acme/organizations/{oid}/devices"
+        )))
+        .set_json(json!({"name": "terminal"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{device}");
+    let device_token = device["device_token"].as_str().unwrap().to_owned();
+    let mut new = NewClient::machine("connector", &["read"]);
+    new.organization_id = Some(oid.clone());
+    let (client, secret) = env.client(&acme, new).await;
+    let secret = secret.unwrap();
+    let whoami = || {
+        bearer(
+            TestRequest::get().uri("/t/acme/whoami"),
+            Some(&device_token),
+        )
+    };
+    // Both in use, so both are cached.
+    client_token(&app, "acme", &client.client_id, &secret).await;
+    let (s, _, b) = send(&app, whoami()).await;
+    assert_eq!(s, 200, "{b}");
+
+    let (s, _, b) = send(
+        &app,
+        admin(TestRequest::delete().uri(&format!("/admin/v1/tenants/acme/organizations/{oid}"))),
+    )
+    .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, _, b) = send(
+        &app,
+        post_form(
+            &token_url("acme"),
+            form(&[("grant_type", "client_credentials")]),
+        )
+        .insert_header(basic(&client.client_id, &secret)),
+    )
+    .await;
+    assert_eq!(s, 401, "the deleted organization's client: {b}");
+    let (s, _, b) = send(&app, whoami()).await;
+    assert_eq!(s, 401, "the deleted organization's device: {b}");
+}

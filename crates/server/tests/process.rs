@@ -239,3 +239,75 @@ fn serves_https_beside_http_tls_1_2_at_least() {
     let err = fails(c);
     assert!(err.contains("TLS certificate missing.pem"), "{err}");
 }
+
+/// The platform admin printed on the first start signs in through the system tenant's
+/// `portal` client, with the emailed code (development: the outbox).
+#[test]
+fn the_printed_platform_admin_can_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new();
+    let server = Server::start(dir.path(), &db);
+    let password = server
+        .stderr
+        .split("password: ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let http = reqwest::blocking::Client::new();
+    let token_url = format!("http://127.0.0.1:{}/t/system/oauth2/token", server.port);
+    let resp = http
+        .post(&token_url)
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "portal"),
+            ("username", "admin@localhost"),
+            ("password", &password),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let body: serde_json::Value = resp.json().unwrap();
+    assert_eq!(body["error"], "mfa_required", "{body}");
+    let mfa_token = body["mfa_token"].as_str().unwrap().to_owned();
+    let outbox = dir.path().join("data/outbox");
+    let mail = std::fs::read_dir(&outbox)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .next()
+        .expect("the code went to the outbox");
+    let subject = mail.lines().find(|l| l.starts_with("Subject:")).unwrap();
+    let code: String = subject
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_owned();
+    let resp = http
+        .post(&token_url)
+        .form(&[
+            (
+                "grant_type",
+                "urn:portcullis:params:oauth:grant-type:mfa-otp",
+            ),
+            ("client_id", "portal"),
+            ("mfa_token", &mfa_token),
+            ("otp", &code),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().unwrap();
+    let access = body["access_token"].as_str().unwrap();
+    let me: serde_json::Value = http
+        .get(format!("http://127.0.0.1:{}/account/me", server.port))
+        .bearer_auth(access)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(me["email"], "admin@localhost", "{me}");
+    assert_eq!(me["tenant_roles"], serde_json::json!(["platform_admin"]));
+}

@@ -1,6 +1,8 @@
 //! Clients' JWK Sets published at a `jwks_uri`: fetched with a timeout and a size limit,
-//! cached, and refreshed at most once per [`MIN_REFRESH`] when an assertion names an unknown
-//! `kid` (so a client can rotate keys without telling us, and nobody can make us hammer a URL).
+//! cached, and fetched again when an assertion names an unknown `kid`, so a client can rotate
+//! keys without telling us — at once, even right after a fetch. What keeps a flood of unknown
+//! kids from making us hammer a URL is a budget per URL: at most [`REFRESH_BUDGET`] refetches
+//! per [`REFRESH_WINDOW`]; past it, the cached set answers.
 //!
 //! One fetch per URL at a time: concurrent requests that need the same set wait for the fetch
 //! under way and share its outcome, success or failure. Production tenants' URLs must be https
@@ -21,7 +23,8 @@ use crate::jws::Jws;
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
 pub const JWKS_TTL: Duration = Duration::from_secs(300);
-pub const MIN_REFRESH: Duration = Duration::from_secs(10);
+pub const REFRESH_BUDGET: u32 = 6;
+pub const REFRESH_WINDOW: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FetchError {
@@ -89,6 +92,9 @@ impl AssertionVerifier {
 struct Entry {
     set: Arc<KeySet>,
     fetched_at: Instant,
+    /// Refetches for unknown kids in the current window, and when the window began.
+    refreshes: u32,
+    window_start: Instant,
 }
 
 type Flight = Arc<tokio::sync::OnceCell<Result<Arc<KeySet>, FetchError>>>;
@@ -124,18 +130,28 @@ impl JwksFetcher {
     }
 
     /// The set at `uri`: cached while fresh; `refresh` asks for a new copy (an unknown kid),
-    /// granted only if the cached one is older than [`MIN_REFRESH`]. `production` applies the
-    /// production tenants' address rules ([`check_uri`]).
+    /// granted while the URL's budget lasts. `production` applies the production tenants'
+    /// address rules ([`check_uri`]).
     pub async fn get(
         &self,
         uri: &str,
         refresh: bool,
         production: bool,
     ) -> Result<Arc<KeySet>, FetchError> {
-        if let Some(e) = self.cache.get(uri) {
-            let age = e.fetched_at.elapsed();
-            if age < JWKS_TTL && (!refresh || age < MIN_REFRESH) {
-                return Ok(e.set.clone());
+        if let Some(mut e) = self.cache.get_mut(uri) {
+            if e.fetched_at.elapsed() < JWKS_TTL {
+                if !refresh {
+                    return Ok(e.set.clone());
+                }
+                if e.window_start.elapsed() >= REFRESH_WINDOW {
+                    e.window_start = Instant::now();
+                    e.refreshes = 0;
+                }
+                if e.refreshes >= REFRESH_BUDGET {
+                    return Ok(e.set.clone());
+                }
+                // Counted when granted, so concurrent unknown kids cannot overdraw it.
+                e.refreshes += 1;
             }
         }
         check_uri(uri, production).map_err(FetchError::Forbidden)?;
@@ -148,13 +164,16 @@ impl JwksFetcher {
                     .await
                     .map(|s| Arc::new(KeySet::new(s)));
                 if let Ok(set) = &fetched {
-                    self.cache.insert(
-                        uri.to_owned(),
-                        Entry {
-                            set: set.clone(),
-                            fetched_at: Instant::now(),
-                        },
-                    );
+                    let now = Instant::now();
+                    let mut entry = self.cache.entry(uri.to_owned()).or_insert_with(|| Entry {
+                        set: set.clone(),
+                        fetched_at: now,
+                        refreshes: 0,
+                        window_start: now,
+                    });
+                    // The refetch budget outlives the copy it replaces.
+                    entry.set = set.clone();
+                    entry.fetched_at = now;
                 }
                 fetched
             })

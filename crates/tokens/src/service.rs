@@ -194,6 +194,38 @@ pub struct Device {
     loaded_at: Instant,
 }
 
+/// What a write changed, as the caches need to know it. [`TokenService::invalidate`] is the
+/// one place that decides which cached entries each change makes stale — including what the
+/// database removes by cascade — so a write path names what it changed and cannot forget a
+/// dependent entry.
+#[derive(Debug, Clone, Copy)]
+pub enum Changed<'a> {
+    /// Its settings, keys, trust anchors or state.
+    Tenant {
+        slug: &'a str,
+    },
+    Client {
+        tenant_id: &'a str,
+        client_id: &'a str,
+    },
+    Device {
+        id: &'a str,
+    },
+    Person {
+        id: &'a str,
+    },
+    Enrollment {
+        vendor_id: &'a str,
+        department_id: &'a str,
+    },
+    /// Deleted: with it go (by cascade) its devices, its clients (integration accounts) and the
+    /// enrollments it is a party to.
+    OrganizationDeleted {
+        tenant_id: &'a str,
+        id: &'a str,
+    },
+}
+
 pub struct TokenService {
     pub store: Store,
     /// People's accounts (the password and mfa-otp grants); `None` refuses those grants.
@@ -433,7 +465,7 @@ impl TokenService {
         Ok(active)
     }
 
-    pub fn forget_enrollment(&self, vendor_id: &str, department_id: &str) {
+    fn forget_enrollment(&self, vendor_id: &str, department_id: &str) {
         self.enrollments
             .remove(&(vendor_id.to_owned(), department_id.to_owned()));
     }
@@ -457,7 +489,7 @@ impl TokenService {
         Ok(active)
     }
 
-    pub fn forget_person(&self, user_id: &str) {
+    fn forget_person(&self, user_id: &str) {
         self.people.remove(user_id);
     }
 
@@ -530,16 +562,50 @@ impl TokenService {
         Ok(())
     }
 
-    pub fn forget_device(&self, device_id: &str) {
+    /// Drops what `changed` made stale on this replica (others see it within the TTL).
+    pub fn invalidate(&self, changed: Changed<'_>) {
+        match changed {
+            Changed::Tenant { slug } => self.forget_tenant(slug),
+            Changed::Client {
+                tenant_id,
+                client_id,
+            } => self.forget_client(tenant_id, client_id),
+            Changed::Device { id } => self.forget_device(id),
+            Changed::Person { id } => self.forget_person(id),
+            Changed::Enrollment {
+                vendor_id,
+                department_id,
+            } => self.forget_enrollment(vendor_id, department_id),
+            Changed::OrganizationDeleted { tenant_id, id } => {
+                if let Some(clients) = self.clients.get(tenant_id) {
+                    clients.retain(|_, c| c.organization_id.as_deref() != Some(id));
+                }
+                let mut gone = Vec::new();
+                self.devices.retain(|device_id, d| {
+                    let keep = d.organization_id != id;
+                    if !keep {
+                        gone.push(device_id.clone());
+                    }
+                    keep
+                });
+                self.device_certs
+                    .retain(|_, (device, _)| !device.as_ref().is_some_and(|d| gone.contains(d)));
+                self.enrollments
+                    .retain(|(vendor, department), _| vendor != id && department != id);
+            }
+        }
+    }
+
+    fn forget_device(&self, device_id: &str) {
         self.devices.remove(device_id);
     }
 
     /// Drops a cached tenant so the next request reads it again (after an admin change).
-    pub fn forget_tenant(&self, slug: &str) {
+    fn forget_tenant(&self, slug: &str) {
         self.tenants.remove(slug);
     }
 
-    pub fn forget_client(&self, tenant_id: &str, client_id: &str) {
+    fn forget_client(&self, tenant_id: &str, client_id: &str) {
         if let Some(m) = self.clients.get(tenant_id) {
             m.remove(client_id);
         }

@@ -12,6 +12,7 @@ use store::repo::enrollments::{self, EnrollmentRow};
 use store::repo::{audit, memberships, organizations};
 use store::Store;
 use tokens::http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
+use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -275,7 +276,10 @@ async fn transition(
         })
         .await?;
     // Tokens acting under it must see the change at once here.
-    svc.forget_enrollment(&e.vendor_id, &e.department_id);
+    svc.invalidate(Changed::Enrollment {
+        vendor_id: &e.vendor_id,
+        department_id: &e.department_id,
+    });
     match updated {
         Some(row) => Ok(HttpResponse::Ok().json(view(&row)?)),
         None => Err(ApiError::Conflict(format!(

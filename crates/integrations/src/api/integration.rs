@@ -16,6 +16,7 @@ use store::repo::tenants::TenantRow;
 use store::repo::{audit, organizations::OrganizationRow};
 use store::Store;
 use tokens::http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
+use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -310,7 +311,10 @@ pub async fn delete(
             audit::insert(c, &event)
         })
         .await?;
-    svc.forget_client(&row.tenant_id, &row.client_id);
+    svc.invalidate(Changed::Client {
+        tenant_id: &row.tenant_id,
+        client_id: &row.client_id,
+    });
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -355,7 +359,10 @@ pub async fn rotate_secret(
         })
         .await
         .map_err(client_error)?;
-    svc.forget_client(&row.tenant_id, &row.client_id);
+    svc.invalidate(Changed::Client {
+        tenant_id: &row.tenant_id,
+        client_id: &row.client_id,
+    });
     Ok(HttpResponse::Created().json(NewSecret {
         id,
         client_secret: secret,

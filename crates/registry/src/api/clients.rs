@@ -15,6 +15,7 @@ use store::{Store, StoreError};
 use tokens::http::{
     etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
+use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -706,7 +707,10 @@ pub async fn update(
         })
         .await?
         .ok_or(ApiError::PreconditionFailed)?;
-    svc.forget_client(&tenant.id, &updated.client_id);
+    svc.invalidate(Changed::Client {
+        tenant_id: &tenant.id,
+        client_id: &updated.client_id,
+    });
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, etag(updated.version)))
         .json(view(&updated)))
@@ -751,7 +755,10 @@ pub async fn delete(
             audit::insert(conn, &event)
         })
         .await?;
-    svc.forget_client(&tenant.id, &c.client_id);
+    svc.invalidate(Changed::Client {
+        tenant_id: &tenant.id,
+        client_id: &c.client_id,
+    });
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -792,7 +799,10 @@ pub async fn rotate_secret(
         })
         .await
         .map_err(client_error)?;
-    svc.forget_client(&tenant.id, &c.client_id);
+    svc.invalidate(Changed::Client {
+        tenant_id: &tenant.id,
+        client_id: &c.client_id,
+    });
     Ok(HttpResponse::Created().json(NewSecret {
         id: sid,
         client_secret: secret,
@@ -838,7 +848,10 @@ pub async fn delete_secret(
     if !deleted {
         return Err(ApiError::NotFound("secret".into()));
     }
-    svc.forget_client(&tenant.id, &c.client_id);
+    svc.invalidate(Changed::Client {
+        tenant_id: &tenant.id,
+        client_id: &c.client_id,
+    });
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -920,7 +933,10 @@ pub async fn create_key(
             "the client changed meanwhile; retry".into(),
         ));
     }
-    svc.forget_client(&tenant.id, &c.client_id);
+    svc.invalidate(Changed::Client {
+        tenant_id: &tenant.id,
+        client_id: &c.client_id,
+    });
     let private_jwk: serde_json::Value = serde_json::from_str(&private_jwk.to_string())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(HttpResponse::Created().json(ClientKeyPair {

@@ -13,6 +13,7 @@ use tokens::http::{
     etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
 use tokens::keys::SigningAlg;
+use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -365,7 +366,7 @@ pub async fn update(
         })
         .await?
         .ok_or(ApiError::PreconditionFailed)?;
-    svc.forget_device(&updated.id);
+    svc.invalidate(Changed::Device { id: &updated.id });
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, etag(updated.version)))
         .json(view(&updated)))
@@ -404,7 +405,7 @@ pub async fn delete(
             audit::insert(c, &event)
         })
         .await?;
-    svc.forget_device(&d.id);
+    svc.invalidate(Changed::Device { id: &d.id });
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -441,7 +442,7 @@ async fn reissue(
         })
         .await?
         .ok_or_else(|| ApiError::NotFound("device".into()))?;
-    svc.forget_device(&updated.id);
+    svc.invalidate(Changed::Device { id: &updated.id });
     let token = sign(&signer, &updated)?;
     Ok((updated, token))
 }

@@ -10,6 +10,7 @@ use store::repo::{audit, devices};
 use store::{Store, StoreError};
 use tokens::http::{ApiError, BodyProblems, CommonProblems, FieldError, Problem, Valid};
 use tokens::keys::{self, SigningAlg};
+use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -142,7 +143,7 @@ pub async fn create(
             audit::insert(c, &event)
         })
         .await?;
-    svc.forget_tenant(&tenant.slug);
+    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
     Ok(HttpResponse::Created().json(view(&row)))
 }
 
@@ -202,7 +203,7 @@ pub async fn promote(
             e => e.into(),
         })?
         .ok_or_else(|| ApiError::Conflict("only a key in state next can be promoted".into()))?;
-    svc.forget_tenant(&tenant.slug);
+    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
     Ok(HttpResponse::Ok().json(Promoted {
         kid,
         state: "active".into(),
@@ -258,7 +259,7 @@ pub async fn delete(
             "only a retired key can be deleted".into(),
         )),
         Some(true) => {
-            svc.forget_tenant(&tenant.slug);
+            svc.invalidate(Changed::Tenant { slug: &tenant.slug });
             Ok(HttpResponse::NoContent().finish())
         }
     }

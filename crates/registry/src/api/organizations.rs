@@ -11,6 +11,7 @@ use store::Store;
 use tokens::http::{
     etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
 };
+use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -252,19 +253,9 @@ pub async fn delete(
     actor: Actor,
     path: web::Path<(String, String)>,
     store: web::Data<Store>,
+    svc: web::Data<TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
-    let event = actor.audit(
-        &tenant.id,
-        "organization.delete",
-        &format!("organization:{}", org.id),
-        serde_json::json!({}),
-    );
-    store
-        .transaction(move |c| {
-            organizations::delete(c, &tenant.id, &org.id)?;
-            audit::insert(c, &event)
-        })
-        .await?;
+    crate::organizations::delete(&store, &svc, &actor, &tenant, &org).await?;
     Ok(HttpResponse::NoContent().finish())
 }

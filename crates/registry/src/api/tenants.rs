@@ -12,6 +12,7 @@ use store::Store;
 use tokens::http::{
     etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
+use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -271,7 +272,9 @@ pub async fn update(
         })
         .await?
         .ok_or(ApiError::PreconditionFailed)?;
-    svc.forget_tenant(&updated.slug);
+    svc.invalidate(Changed::Tenant {
+        slug: &updated.slug,
+    });
     Ok(with_etag(
         HttpResponse::Ok().json(view(&updated, &svc)),
         updated.version,
@@ -329,6 +332,6 @@ pub async fn delete(
             "the tenant changed meanwhile; retry".into(),
         ));
     }
-    svc.forget_tenant(&row.slug);
+    svc.invalidate(Changed::Tenant { slug: &row.slug });
     Ok(HttpResponse::NoContent().finish())
 }

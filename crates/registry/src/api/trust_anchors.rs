@@ -10,6 +10,7 @@ use store::repo::audit;
 use store::repo::trust_anchors::{self, TrustAnchorRow};
 use store::{Store, StoreError};
 use tokens::http::{ApiError, BodyProblems, CommonProblems, FieldError, Problem, Valid};
+use tokens::service::Changed;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -192,7 +193,7 @@ pub async fn create(
             e => e.into(),
         })?;
     // Client certificates are checked against the new anchors from the next request on.
-    svc.forget_tenant(&tenant.slug);
+    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
     Ok(HttpResponse::Created().json(TrustAnchorList {
         items: rows.iter().map(view).collect(),
         next_cursor: None,
@@ -264,7 +265,7 @@ pub async fn delete(
         })
         .await?;
     if deleted {
-        svc.forget_tenant(&tenant.slug);
+        svc.invalidate(Changed::Tenant { slug: &tenant.slug });
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::NotFound("trust anchor".into()))

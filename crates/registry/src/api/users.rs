@@ -14,6 +14,7 @@ use tokens::http::{
     etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
 use tokens::password_gate::PasswordGate;
+use tokens::service::Changed;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -380,7 +381,7 @@ pub async fn update(
             e => e.into(),
         })?;
     let (ms, u) = outcome?;
-    svc.forget_person(&u.id);
+    svc.invalidate(Changed::Person { id: &u.id });
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, etag(u.version)))
         .json(view(&u, &ms)))
