@@ -87,20 +87,7 @@ pub async fn run(
         move |c, tenant| {
             let now = now_unix();
             let platform_admin = json_list(&[TenantRole::PlatformAdmin.as_str()]);
-            let user = UserRow {
-                id: ids::new_id(),
-                tenant_id: tenant.id.clone(),
-                email,
-                password_hash,
-                mfa_enabled: true,
-                tenant_roles: platform_admin.clone(),
-                disabled: false,
-                failed_logins: 0,
-                locked_until: None,
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            };
+            let user = UserRow::new(&tenant.id, email, password_hash, true, platform_admin, now);
             let mut admin =
                 registry::clients::NewClient::machine("Platform automation", &["admin"]);
             admin.client_id = Some(ADMIN_CLIENT_ID.to_owned());

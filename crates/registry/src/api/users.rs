@@ -3,7 +3,7 @@
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::model::{Environment, MembershipRole, TenantRole};
-use domain::{ids, now_unix};
+use domain::now_unix;
 use serde::{Deserialize, Serialize};
 use store::repo::memberships::{self, MembershipRow};
 use store::repo::tenants::TenantRow;
@@ -193,20 +193,14 @@ pub async fn create(
         .map_err(|e| ApiError::Unavailable(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let now = now_unix();
-    let user = UserRow {
-        id: ids::new_id(),
-        tenant_id: tenant.id.clone(),
+    let user = UserRow::new(
+        &tenant.id,
         email,
-        password_hash: hash,
-        mfa_enabled: b.mfa_enabled,
-        tenant_roles: roles_json(&b.tenant_roles),
-        disabled: false,
-        failed_logins: 0,
-        locked_until: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
+        hash,
+        b.mfa_enabled,
+        roles_json(&b.tenant_roles),
+        now,
+    );
     let event = actor.audit(
         &tenant.id,
         "user.create",

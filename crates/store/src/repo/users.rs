@@ -21,6 +21,33 @@ pub struct UserRow {
     pub version: i64,
 }
 
+impl UserRow {
+    /// A new, enabled user of `tenant_id` at version 1 (`tenant_roles`: a JSON array).
+    pub fn new(
+        tenant_id: &str,
+        email: String,
+        password_hash: String,
+        mfa_enabled: bool,
+        tenant_roles: String,
+        now: i64,
+    ) -> UserRow {
+        UserRow {
+            id: domain::ids::new_id(),
+            tenant_id: tenant_id.to_owned(),
+            email,
+            password_hash,
+            mfa_enabled,
+            tenant_roles,
+            disabled: false,
+            failed_logins: 0,
+            locked_until: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+}
+
 pub fn insert(conn: &mut DbConnection, row: &UserRow) -> Result<(), StoreError> {
     diesel::insert_into(users::table)
         .values(row)
