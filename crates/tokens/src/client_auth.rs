@@ -44,6 +44,30 @@ pub struct Authenticated {
     pub cert: Option<Arc<ClientCert>>,
 }
 
+/// A client whose credentials verified, before the endpoint accepted the request: it may still
+/// refuse it (a wrong device secret counts as a failed authentication of the client). The
+/// client itself is reached through [`Verified::accept`], which clears the failure count — so
+/// an endpoint cannot use a client and forget the lockout bookkeeping.
+#[must_use = "accept() the verified client once the request's other credentials are checked"]
+pub struct Verified(Authenticated);
+
+impl Verified {
+    /// For checks before accepting (grant types, device authentication).
+    pub fn client(&self) -> &Arc<Client> {
+        &self.0.client
+    }
+
+    pub fn cert(&self) -> Option<&Arc<ClientCert>> {
+        self.0.cert.as_ref()
+    }
+
+    /// The request is accepted: failures in a row end here.
+    pub async fn accept(self, svc: &TokenService) -> Result<Authenticated, OAuthError> {
+        svc.clear_auth_failures(&self.0.client).await?;
+        Ok(self.0)
+    }
+}
+
 /// Authenticates the client of an OAuth request. A presented certificate is checked first, once:
 /// valid now everywhere; in production tenants also chained to the trust anchors and not
 /// self-signed.
@@ -52,7 +76,7 @@ pub async fn authenticate(
     tenant: &Tenant,
     req: &HttpRequest,
     form: &Form,
-) -> Result<Authenticated, OAuthError> {
+) -> Result<Verified, OAuthError> {
     let cert = mtls::presented(req);
     if let Some(c) = &cert {
         let checked = if tenant.environment == Environment::Production {
@@ -64,7 +88,7 @@ pub async fn authenticate(
     }
     let mut auth = credentials(svc, tenant, req, form, cert.as_deref()).await?;
     auth.cert = cert;
-    Ok(auth)
+    Ok(Verified(auth))
 }
 
 async fn credentials(
@@ -270,7 +294,7 @@ async fn by_secret(
         svc.record_auth_failure(&tenant.id, client_id).await?;
         return Err(OAuthError::invalid_client(SECRET_FAILED));
     }
-    // The failure count is cleared by the endpoint once the whole request authenticated
+    // The failure count is cleared when the endpoint accepts the request (Verified::accept)
     // (a wrong device secret after a right client secret still counts).
     Ok(Authenticated {
         client,

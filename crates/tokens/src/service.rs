@@ -550,7 +550,7 @@ impl TokenService {
     }
 
     /// After a success: clears the failure count, if there was one (rarely: no write otherwise).
-    pub async fn clear_auth_failures(&self, client: &Client) -> Result<(), StoreError> {
+    pub(crate) async fn clear_auth_failures(&self, client: &Client) -> Result<(), StoreError> {
         if client.failed_auth_count == 0 && client.locked_until.is_none() {
             return Ok(());
         }

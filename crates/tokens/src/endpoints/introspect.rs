@@ -72,8 +72,10 @@ pub async fn introspect(
 ) -> Result<HttpResponse, OAuthError> {
     let form = Form::read(&req, payload).await?;
     let tenant = tenant_of(&svc, &path).await?;
-    let auth = authenticate(&svc, &tenant, &req, &form).await?;
-    svc.clear_auth_failures(&auth.client).await?;
+    let auth = authenticate(&svc, &tenant, &req, &form)
+        .await?
+        .accept(&svc)
+        .await?;
     if auth.method == AuthMethod::None {
         // RFC 7662 §2.1: introspection answers only to authenticated (resource server) clients.
         return Err(OAuthError::invalid_client(
@@ -127,8 +129,10 @@ pub async fn revoke(
 ) -> Result<HttpResponse, OAuthError> {
     let form = Form::read(&req, payload).await?;
     let tenant = tenant_of(&svc, &path).await?;
-    let caller = authenticate(&svc, &tenant, &req, &form).await?;
-    svc.clear_auth_failures(&caller.client).await?;
+    let caller = authenticate(&svc, &tenant, &req, &form)
+        .await?
+        .accept(&svc)
+        .await?;
     let token = form.require("token")?;
     if form.get("token_type_hint") == Some("refresh_token") || !token.contains('.') {
         refresh::revoke(&svc, &caller.client, token).await?;

@@ -148,20 +148,21 @@ pub async fn token(
             format!("grant_type `{}` is not supported", printable(grant)),
         )
     })?;
-    let auth = authenticate(&svc, &tenant, &req, &form).await?;
-    let (client, cert) = (&auth.client, &auth.cert);
-    if !client.grant_types.contains(&grant_type) {
+    let verified = authenticate(&svc, &tenant, &req, &form).await?;
+    if !verified.client().grant_types.contains(&grant_type) {
         return Err(OAuthError::unauthorized_client(format!(
             "this client may not use grant_type {grant_type}"
         )));
     }
-    if client.bound_tokens_only && cert.is_none() {
+    if verified.client().bound_tokens_only && verified.cert().is_none() {
         return Err(OAuthError::invalid_request(
             "this client's tokens are bound to its certificate: call the token endpoint over mutual TLS",
         ));
     }
-    let device = device_of(&svc, &tenant, client, &req, cert.as_deref()).await?;
-    svc.clear_auth_failures(client).await?;
+    let cert = verified.cert().map(|c| c.as_ref());
+    let device = device_of(&svc, &tenant, verified.client(), &req, cert).await?;
+    let auth = verified.accept(&svc).await?;
+    let (client, cert) = (&auth.client, &auth.cert);
     let bound = Bound {
         cnf: cert.as_ref().map(|c| c.thumbprint.as_str()),
         device: device.as_deref(),
