@@ -1,16 +1,12 @@
 //! `/admin/v1/tenants/{id}/keys`: signing-key rotation.
 
 use actix_web::{web, HttpResponse};
-use domain::model::KeyState;
-use domain::now_unix;
 use domain::secrets::MasterKey;
 use serde::{Deserialize, Serialize};
 use store::repo::signing_keys::{self, SigningKeyRow};
-use store::repo::{audit, devices};
-use store::{Store, StoreError};
+use store::Store;
 use tokens::http::{ApiError, BodyProblems, CommonProblems, FieldError, Problem, Valid};
-use tokens::keys::{self, SigningAlg};
-use tokens::service::Changed;
+use tokens::keys::SigningAlg;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -128,22 +124,7 @@ pub async fn create(
             message: "must be RS256 or ES256".into(),
         }])
     })?;
-    let row = keys::generate(&tenant.id, alg, KeyState::Next, &master_key)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let event = actor.audit(
-        &tenant.id,
-        "key.create",
-        &format!("key:{}", row.id),
-        serde_json::json!({"alg": row.alg}),
-    );
-    let inserted = row.clone();
-    store
-        .transaction(move |c| {
-            signing_keys::insert(c, &inserted)?;
-            audit::insert(c, &event)
-        })
-        .await?;
-    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
+    let row = crate::keys::create(&store, &svc, &master_key, &actor, &tenant, alg).await?;
     Ok(HttpResponse::Created().json(view(&row)))
 }
 
@@ -169,41 +150,7 @@ pub async fn promote(
 ) -> Result<HttpResponse, ApiError> {
     let (id, kid) = path.into_inner();
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let event = actor.audit(
-        &tenant.id,
-        "key.promote",
-        &format!("key:{kid}"),
-        serde_json::json!({}),
-    );
-    let (tid, k) = (tenant.id.clone(), kid.clone());
-    let invalidated = store
-        .transaction(move |c| {
-            let keys = signing_keys::of_tenant(c, &tid)?;
-            let key = keys
-                .iter()
-                .find(|r| r.id == k)
-                .ok_or(StoreError::NotFound)?;
-            if key.state != KeyState::Next.as_str() {
-                return Ok(None);
-            }
-            let mut invalidated = 0;
-            for old in keys
-                .iter()
-                .filter(|r| r.alg == key.alg && r.state == KeyState::Active.as_str())
-            {
-                invalidated += devices::count_tokens_signed_by(c, &tid, &old.id)?;
-            }
-            signing_keys::promote(c, &tid, &k, &key.alg, now_unix())?;
-            audit::insert(c, &event)?;
-            Ok(Some(invalidated))
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("key".into()),
-            e => e.into(),
-        })?
-        .ok_or_else(|| ApiError::Conflict("only a key in state next can be promoted".into()))?;
-    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
+    let invalidated = crate::keys::promote(&store, &svc, &actor, &tenant, &kid).await?;
     Ok(HttpResponse::Ok().json(Promoted {
         kid,
         state: "active".into(),
@@ -233,34 +180,18 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (id, kid) = path.into_inner();
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let event = actor.audit(
-        &tenant.id,
-        "key.delete",
-        &format!("key:{kid}"),
-        serde_json::json!({}),
-    );
-    let (tid, k) = (tenant.id.clone(), kid.clone());
-    let outcome = store
-        .transaction(move |c| {
-            let exists = signing_keys::of_tenant(c, &tid)?.iter().any(|r| r.id == k);
-            if !exists {
-                return Ok(None);
-            }
-            let deleted = signing_keys::delete_retired(c, &tid, &k)?;
-            if deleted {
-                audit::insert(c, &event)?;
-            }
-            Ok(Some(deleted))
-        })
-        .await?;
-    match outcome {
-        None => Err(ApiError::NotFound("key".into())),
-        Some(false) => Err(ApiError::Conflict(
-            "only a retired key can be deleted".into(),
-        )),
-        Some(true) => {
-            svc.invalidate(Changed::Tenant { slug: &tenant.slug });
-            Ok(HttpResponse::NoContent().finish())
+    crate::keys::delete(&store, &svc, &actor, &tenant, &kid).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+impl From<crate::keys::KeyError> for ApiError {
+    fn from(e: crate::keys::KeyError) -> Self {
+        use crate::keys::KeyError as E;
+        match e {
+            E::NotFound => ApiError::NotFound("key".into()),
+            E::NotNext | E::NotRetired => ApiError::Conflict(e.to_string()),
+            E::Material(e) => ApiError::Internal(e.to_string()),
+            E::Store(e) => e.into(),
         }
     }
 }
