@@ -2,18 +2,15 @@
 
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
+use domain::certs;
 use domain::model::Environment;
-use domain::secrets::{generate_secret, MasterKey};
-use domain::{certs, ids, now_unix};
+use domain::secrets::MasterKey;
 use serde::{Deserialize, Serialize};
-use store::repo::audit;
 use store::repo::devices::{self, DeviceRow};
 use store::Store;
 use tokens::http::{
     etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
-use tokens::keys::SigningAlg;
-use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -130,35 +127,6 @@ fn binding(
     }
 }
 
-async fn signing_tenant(
-    svc: &TokenService,
-    slug: &str,
-) -> Result<std::sync::Arc<tokens::service::Tenant>, ApiError> {
-    svc.fresh_tenant(slug)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("tenant".into()))
-}
-
-fn active_kid(tenant: &tokens::service::Tenant) -> Result<String, ApiError> {
-    tenant
-        .keys
-        .signer(SigningAlg::Rs256)
-        .map(|k| k.kid.clone())
-        .ok_or_else(|| ApiError::Internal("tenant has no active RS256 key".into()))
-}
-
-fn sign(tenant: &tokens::service::Tenant, d: &DeviceRow) -> Result<String, ApiError> {
-    tokens::mint::device_token(
-        tenant,
-        &d.id,
-        &d.organization_id,
-        d.token_version,
-        d.cert_thumbprint.as_deref(),
-    )
-    .map(|(t, _)| t)
-    .map_err(|e| ApiError::Internal(e.to_string()))
-}
-
 /// Register a device.
 ///
 /// Answers, once, its secret and its non-expiring device token.
@@ -190,43 +158,19 @@ pub async fn create(
             message: "production tenants bind device tokens to the device's certificate: give certificate (PEM) or thumbprint".into(),
         }]));
     }
-    let signer = signing_tenant(&svc, &tenant.slug).await?;
-    let secret = generate_secret().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let now = now_unix();
-    let row = DeviceRow {
-        id: ids::new_id(),
-        tenant_id: tenant.id.clone(),
-        organization_id: org.id.clone(),
-        name: body.name,
-        secret_hash: Some(
-            master_key
-                .hash_secret(&secret)
-                .map_err(|e| ApiError::Internal(e.to_string()))?,
-        ),
-        cert_thumbprint: thumbprint,
-        token_version: 1,
-        disabled: false,
-        failed_auth_count: 0,
-        locked_until: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-        token_kid: Some(active_kid(&signer)?),
-    };
-    let token = sign(&signer, &row)?;
-    let event = actor.audit(
-        &tenant.id,
-        "device.create",
-        &format!("device:{}", row.id),
-        serde_json::json!({"organization": org.id, "bound": row.cert_thumbprint.is_some()}),
-    );
-    let inserted = row.clone();
-    store
-        .transaction(move |c| {
-            devices::insert(c, &inserted)?;
-            audit::insert(c, &event)
-        })
-        .await?;
+    let crate::devices::Registered { row, secret, token } = crate::devices::create(
+        &store,
+        &svc,
+        &master_key,
+        &actor,
+        &tenant,
+        &org,
+        crate::devices::NewDevice {
+            name: body.name,
+            thumbprint,
+        },
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
@@ -341,32 +285,19 @@ pub async fn update(
     let (tenant, d) = managed_device(&store, &actor, &path).await?;
     let version = if_match(&req)?;
     let body = body.0;
-    let event = actor.audit(
-        &tenant.id,
-        "device.update",
-        &format!("device:{}", d.id),
-        serde_json::json!({"name": body.name, "disabled": body.disabled}),
-    );
-    let (tid, did) = (tenant.id.clone(), d.id.clone());
-    let updated = store
-        .transaction(move |c| {
-            if !devices::update_if_version(
-                c,
-                &tid,
-                &did,
-                version,
-                body.name.as_deref(),
-                body.disabled,
-                now_unix(),
-            )? {
-                return Ok(None);
-            }
-            audit::insert(c, &event)?;
-            devices::find(c, &tid, &did)
-        })
-        .await?
-        .ok_or(ApiError::PreconditionFailed)?;
-    svc.invalidate(Changed::Device { id: &updated.id });
+    let updated = crate::devices::update(
+        &store,
+        &svc,
+        &actor,
+        &tenant,
+        &d,
+        version,
+        crate::devices::DeviceChanges {
+            name: body.name,
+            disabled: body.disabled,
+        },
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, etag(updated.version)))
         .json(view(&updated)))
@@ -392,20 +323,7 @@ pub async fn delete(
     svc: web::Data<TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, d) = managed_device(&store, &actor, &path).await?;
-    let event = actor.audit(
-        &tenant.id,
-        "device.delete",
-        &format!("device:{}", d.id),
-        serde_json::json!({}),
-    );
-    let (tid, did) = (tenant.id.clone(), d.id.clone());
-    store
-        .transaction(move |c| {
-            devices::delete(c, &tid, &did)?;
-            audit::insert(c, &event)
-        })
-        .await?;
-    svc.invalidate(Changed::Device { id: &d.id });
+    crate::devices::delete(&store, &svc, &actor, &tenant, &d).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -418,33 +336,20 @@ async fn reissue(
     action: &str,
 ) -> Result<(DeviceRow, String), ApiError> {
     let (tenant, d) = managed_device(store, actor, path).await?;
-    let signer = signing_tenant(svc, &tenant.slug).await?;
-    let kid = active_kid(&signer)?;
-    let event = actor.audit(
-        &tenant.id,
-        action,
-        &format!("device:{}", d.id),
-        serde_json::json!({"thumbprint": thumbprint}),
-    );
-    let (tid, did) = (tenant.id.clone(), d.id.clone());
-    let updated = store
-        .transaction(move |c| {
-            devices::next_token(
-                c,
-                &tid,
-                &did,
-                &kid,
-                thumbprint.as_ref().map(|t| t.as_deref()),
-                now_unix(),
-            )?;
-            audit::insert(c, &event)?;
-            devices::find(c, &tid, &did)
-        })
-        .await?
-        .ok_or_else(|| ApiError::NotFound("device".into()))?;
-    svc.invalidate(Changed::Device { id: &updated.id });
-    let token = sign(&signer, &updated)?;
-    Ok((updated, token))
+    Ok(crate::devices::reissue(store, svc, actor, &tenant, &d, thumbprint, action).await?)
+}
+
+impl From<crate::devices::DeviceError> for ApiError {
+    fn from(e: crate::devices::DeviceError) -> Self {
+        use crate::devices::DeviceError as E;
+        match e {
+            E::NotFound => ApiError::NotFound("device".into()),
+            E::TenantGone => ApiError::NotFound("tenant".into()),
+            E::Changed => ApiError::PreconditionFailed,
+            E::Signing(why) => ApiError::Internal(why),
+            E::Store(e) => e.into(),
+        }
+    }
 }
 
 /// Re-issue the device token; the previous one stops validating.
