@@ -7,5 +7,6 @@ pub mod devices;
 pub mod keys;
 pub mod organizations;
 pub mod tenants;
+pub mod trust_anchors;
 
 pub use api::{configure, RegistryApi};

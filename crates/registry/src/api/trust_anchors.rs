@@ -2,23 +2,15 @@
 //! production client certificates must chain to.
 
 use actix_web::{web, HttpResponse};
-use domain::{certs, ids, now_unix};
-use openssl::asn1::Asn1Time;
-use openssl::x509::{X509NameRef, X509};
 use serde::{Deserialize, Serialize};
-use store::repo::audit;
 use store::repo::trust_anchors::{self, TrustAnchorRow};
-use store::{Store, StoreError};
+use store::Store;
 use tokens::http::{ApiError, BodyProblems, CommonProblems, FieldError, Problem, Valid};
-use tokens::service::Changed;
 use utoipa::ToSchema;
 use validator::Validate;
 
 use super::managed_tenant;
 use crate::actor::Actor;
-
-/// Largest PEM bundle accepted.
-const MAX_PEM: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,91 +51,6 @@ fn view(r: &TrustAnchorRow) -> TrustAnchor {
     }
 }
 
-fn name(n: &X509NameRef) -> String {
-    n.entries()
-        .map(|e| {
-            let key = e.object().nid().short_name().unwrap_or("?");
-            let value = String::from_utf8_lossy(e.data().as_slice()).into_owned();
-            format!("{key}={value}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn unix(t: &openssl::asn1::Asn1TimeRef) -> Option<i64> {
-    let epoch = Asn1Time::from_unix(0).ok()?;
-    let d = epoch.diff(t).ok()?;
-    Some(d.days as i64 * 86400 + d.secs as i64)
-}
-
-fn invalid(message: String) -> ApiError {
-    ApiError::Validation(vec![FieldError {
-        field: "pem".into(),
-        message,
-    }])
-}
-
-/// Checks each certificate of the bundle: a CA (basic constraints CA:TRUE), valid now.
-fn parse(tenant_id: &str, pem: &str) -> Result<Vec<TrustAnchorRow>, ApiError> {
-    if pem.len() > MAX_PEM {
-        return Err(invalid(format!("larger than {MAX_PEM} bytes")));
-    }
-    let certs =
-        X509::stack_from_pem(pem.as_bytes()).map_err(|_| invalid("not PEM certificates".into()))?;
-    if certs.is_empty() {
-        return Err(invalid("no certificate found".into()));
-    }
-    let now = now_unix();
-    certs
-        .iter()
-        .enumerate()
-        .map(|(i, cert)| {
-            let subject = name(cert.subject_name());
-            let text = cert
-                .to_text()
-                .map(|t| String::from_utf8_lossy(&t).into_owned())
-                .unwrap_or_default();
-            if !text.contains("CA:TRUE") {
-                return Err(invalid(format!(
-                    "certificate {} ({subject}) is not a CA (basic constraints CA:TRUE)",
-                    i + 1
-                )));
-            }
-            let (Some(nb), Some(na)) = (unix(cert.not_before()), unix(cert.not_after())) else {
-                return Err(invalid(format!(
-                    "certificate {} has unreadable validity dates",
-                    i + 1
-                )));
-            };
-            if nb > now || na < now {
-                return Err(invalid(format!(
-                    "certificate {} ({subject}) is not valid now",
-                    i + 1
-                )));
-            }
-            let der = cert
-                .to_der()
-                .map_err(|_| invalid("unreadable certificate".into()))?;
-            let pem = String::from_utf8(
-                cert.to_pem()
-                    .map_err(|_| invalid("unreadable certificate".into()))?,
-            )
-            .unwrap_or_default();
-            Ok(TrustAnchorRow {
-                id: ids::new_id(),
-                tenant_id: tenant_id.to_owned(),
-                issuer: name(cert.issuer_name()),
-                subject,
-                not_before: nb,
-                not_after: na,
-                thumbprint: certs::thumbprint_of_der(&der),
-                pem,
-                created_at: now,
-            })
-        })
-        .collect()
-}
-
 /// Upload CA certificates.
 ///
 /// Send one PEM certificate or a chain (root and intermediates, any order): each becomes an anchor.
@@ -169,31 +76,7 @@ pub async fn create(
     svc: web::Data<tokens::TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let rows = parse(&tenant.id, &body.0.pem)?;
-    let thumbprints: Vec<&str> = rows.iter().map(|r| r.thumbprint.as_str()).collect();
-    let event = actor.audit(
-        &tenant.id,
-        "trust_anchor.create",
-        &format!("tenant:{}", tenant.id),
-        serde_json::json!({"thumbprints": thumbprints}),
-    );
-    let inserted = rows.clone();
-    store
-        .transaction(move |c| {
-            inserted
-                .iter()
-                .try_for_each(|r| trust_anchors::insert(c, r))?;
-            audit::insert(c, &event)
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => {
-                ApiError::Conflict("a certificate of the bundle is already a trust anchor".into())
-            }
-            e => e.into(),
-        })?;
-    // Client certificates are checked against the new anchors from the next request on.
-    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
+    let rows = crate::trust_anchors::create(&store, &svc, &actor, &tenant, &body.0.pem).await?;
     Ok(HttpResponse::Created().json(TrustAnchorList {
         items: rows.iter().map(view).collect(),
         next_cursor: None,
@@ -248,26 +131,21 @@ pub async fn delete(
     svc: web::Data<tokens::TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &path.0).await?;
-    let event = actor.audit(
-        &tenant.id,
-        "trust_anchor.delete",
-        &format!("trust_anchor:{}", path.1),
-        serde_json::json!({}),
-    );
-    let (tid, aid) = (tenant.id.clone(), path.1.clone());
-    let deleted = store
-        .transaction(move |c| {
-            let d = trust_anchors::delete(c, &tid, &aid)?;
-            if d {
-                audit::insert(c, &event)?;
-            }
-            Ok(d)
-        })
-        .await?;
-    if deleted {
-        svc.invalidate(Changed::Tenant { slug: &tenant.slug });
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound("trust anchor".into()))
+    crate::trust_anchors::delete(&store, &svc, &actor, &tenant, &path.1).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+impl From<crate::trust_anchors::AnchorError> for ApiError {
+    fn from(e: crate::trust_anchors::AnchorError) -> Self {
+        use crate::trust_anchors::AnchorError as E;
+        match e {
+            E::Invalid(message) => ApiError::Validation(vec![FieldError {
+                field: "pem".into(),
+                message,
+            }]),
+            E::Duplicate => ApiError::Conflict(e.to_string()),
+            E::NotFound => ApiError::NotFound("trust anchor".into()),
+            E::Store(e) => e.into(),
+        }
     }
 }
