@@ -6,7 +6,11 @@ use domain::{ids, now_unix};
 use serde::{Deserialize, Serialize};
 use store::repo::audit::{self, AuditRow};
 use store::repo::signing_keys;
-use store::repo::tenants::{self, TenantRow};
+use store::repo::tenants::{self, TenantChanges, TenantRow};
+use tokens::service::Changed;
+use tokens::TokenService;
+
+use crate::actor::Actor;
 use store::{Store, StoreError};
 use tokens::keys::{self, SigningAlg};
 use utoipa::ToSchema;
@@ -77,8 +81,14 @@ impl TenantSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
-    #[error("a tenant with this slug exists")]
-    SlugTaken,
+    #[error("a tenant with slug `{0}` exists")]
+    SlugTaken(String),
+    #[error("the tenant changed since it was read")]
+    Changed,
+    #[error("the tenant changed meanwhile; retry")]
+    ChangedMeanwhile,
+    #[error("the system tenant cannot be disabled")]
+    SystemTenant,
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
@@ -156,10 +166,83 @@ where
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict { .. } => TenantError::SlugTaken,
+            StoreError::Conflict { .. } => TenantError::SlugTaken(slug.to_string()),
             e => TenantError::Store(e),
         })?;
     Ok(row)
+}
+
+/// Renames the tenant or changes its environment or settings, if it is still at `version`.
+pub async fn update(
+    store: &Store,
+    svc: &TokenService,
+    actor: &Actor,
+    tenant: &TenantRow,
+    version: i64,
+    changes: TenantChanges,
+) -> Result<TenantRow, TenantError> {
+    let event = actor.audit(
+        &tenant.id,
+        "tenant.update",
+        &format!("tenant:{}", tenant.id),
+        serde_json::json!({
+            "name": changes.name, "environment": changes.environment, "settings": changes.settings,
+        }),
+    );
+    let tid = tenant.id.clone();
+    let updated = store
+        .transaction(move |c| {
+            if !tenants::update_if_version(c, &tid, version, &changes, now_unix())? {
+                return Ok(None);
+            }
+            audit::insert(c, &event)?;
+            tenants::find(c, &tid)
+        })
+        .await
+        .map_err(TenantError::Store)?
+        .ok_or(TenantError::Changed)?;
+    svc.invalidate(Changed::Tenant {
+        slug: &updated.slug,
+    });
+    Ok(updated)
+}
+
+/// Disables the tenant: its tokens stop validating, it issues nothing more.
+pub async fn disable(
+    store: &Store,
+    svc: &TokenService,
+    actor: &Actor,
+    tenant: &TenantRow,
+) -> Result<(), TenantError> {
+    if tenant.slug == TenantSlug::SYSTEM {
+        return Err(TenantError::SystemTenant);
+    }
+    let event = actor.audit(
+        &tenant.id,
+        "tenant.disable",
+        &format!("tenant:{}", tenant.id),
+        serde_json::json!({}),
+    );
+    let (tid, version) = (tenant.id.clone(), tenant.version);
+    let changes = TenantChanges {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    let done = store
+        .transaction(move |c| {
+            let done = tenants::update_if_version(c, &tid, version, &changes, now_unix())?;
+            if done {
+                audit::insert(c, &event)?;
+            }
+            Ok(done)
+        })
+        .await
+        .map_err(TenantError::Store)?;
+    if !done {
+        return Err(TenantError::ChangedMeanwhile);
+    }
+    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
+    Ok(())
 }
 
 /// A tenant by id or by slug.

@@ -115,9 +115,9 @@ pub async fn run(
             generated_client_secret,
         })),
         // Another replica bootstrapped between our check and our insert.
-        Err(registry::tenants::TenantError::SlugTaken) => Ok(None),
+        Err(registry::tenants::TenantError::SlugTaken(_)) => Ok(None),
         Err(registry::tenants::TenantError::Store(e)) => Err(e.into()),
-        Err(registry::tenants::TenantError::Keys(e)) => Err(crypto(&e)),
+        Err(e) => Err(crypto(&e)),
     }
 }
 

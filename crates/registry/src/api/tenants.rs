@@ -3,16 +3,13 @@
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::model::{Environment, TenantRole, TenantSlug};
-use domain::now_unix;
 use domain::secrets::MasterKey;
 use serde::{Deserialize, Serialize};
-use store::repo::audit;
 use store::repo::tenants::{self, TenantChanges, TenantRow};
 use store::Store;
 use tokens::http::{
     etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
-use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -142,12 +139,7 @@ pub async fn create(
             ))
         },
     )
-    .await
-    .map_err(|e| match e {
-        TenantError::SlugTaken => ApiError::Conflict(format!("a tenant with slug `{slug}` exists")),
-        TenantError::Store(e) => e.into(),
-        TenantError::Keys(e) => ApiError::Internal(e.to_string()),
-    })?;
+    .await?;
     let resp = HttpResponse::Created()
         .insert_header((LOCATION, format!("/admin/v1/tenants/{}", row.id)))
         .json(view(&row, &svc));
@@ -253,28 +245,7 @@ pub async fn update(
             .map(|s| serde_json::to_string(&s).unwrap_or_default()),
         disabled: None,
     };
-    let event = actor.audit(
-        &row.id,
-        "tenant.update",
-        &format!("tenant:{}", row.id),
-        serde_json::json!({
-            "name": changes.name, "environment": changes.environment, "settings": changes.settings,
-        }),
-    );
-    let tid = row.id.clone();
-    let updated = store
-        .transaction(move |c| {
-            if !tenants::update_if_version(c, &tid, version, &changes, now_unix())? {
-                return Ok(None);
-            }
-            audit::insert(c, &event)?;
-            tenants::find(c, &tid)
-        })
-        .await?
-        .ok_or(ApiError::PreconditionFailed)?;
-    svc.invalidate(Changed::Tenant {
-        slug: &updated.slug,
-    });
+    let updated = crate::tenants::update(&store, &svc, &actor, &row, version, changes).await?;
     Ok(with_etag(
         HttpResponse::Ok().json(view(&updated, &svc)),
         updated.version,
@@ -302,36 +273,19 @@ pub async fn delete(
     svc: web::Data<TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let row = managed_tenant(&store, &actor, &id).await?;
-    if row.slug == TenantSlug::SYSTEM {
-        return Err(ApiError::Conflict(
-            "the system tenant cannot be disabled".into(),
-        ));
-    }
-    let event = actor.audit(
-        &row.id,
-        "tenant.disable",
-        &format!("tenant:{}", row.id),
-        serde_json::json!({}),
-    );
-    let (tid, version) = (row.id.clone(), row.version);
-    let changes = TenantChanges {
-        disabled: Some(true),
-        ..Default::default()
-    };
-    let done = store
-        .transaction(move |c| {
-            let done = tenants::update_if_version(c, &tid, version, &changes, now_unix())?;
-            if done {
-                audit::insert(c, &event)?;
-            }
-            Ok(done)
-        })
-        .await?;
-    if !done {
-        return Err(ApiError::Conflict(
-            "the tenant changed meanwhile; retry".into(),
-        ));
-    }
-    svc.invalidate(Changed::Tenant { slug: &row.slug });
+    crate::tenants::disable(&store, &svc, &actor, &row).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+impl From<TenantError> for ApiError {
+    fn from(e: TenantError) -> Self {
+        match e {
+            TenantError::SlugTaken(_)
+            | TenantError::SystemTenant
+            | TenantError::ChangedMeanwhile => ApiError::Conflict(e.to_string()),
+            TenantError::Changed => ApiError::PreconditionFailed,
+            TenantError::Store(e) => e.into(),
+            TenantError::Keys(e) => ApiError::Internal(e.to_string()),
+        }
+    }
 }
