@@ -3,9 +3,7 @@
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::model::OrganizationKind;
-use domain::{ids, now_unix};
 use serde::{Deserialize, Serialize};
-use store::repo::audit;
 use store::repo::organizations::{self, OrganizationRow};
 use store::Store;
 use tokens::http::{
@@ -101,29 +99,8 @@ pub async fn create(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let now = now_unix();
-    let row = OrganizationRow {
-        id: ids::new_organization_id(body.0.kind),
-        tenant_id: tenant.id.clone(),
-        kind: body.0.kind.to_string(),
-        name: body.0.name,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
-    let event = actor.audit(
-        &tenant.id,
-        "organization.create",
-        &format!("organization:{}", row.id),
-        serde_json::json!({"kind": row.kind}),
-    );
-    let inserted = row.clone();
-    store
-        .transaction(move |c| {
-            organizations::insert(c, &inserted)?;
-            audit::insert(c, &event)
-        })
-        .await?;
+    let body = body.0;
+    let row = crate::organizations::create(&store, &actor, &tenant, body.kind, body.name).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
@@ -214,21 +191,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
     let version = if_match(&req)?;
-    let event = actor.audit(
-        &tenant.id,
-        "organization.update",
-        &format!("organization:{}", org.id),
-        serde_json::json!({"name": body.0.name}),
-    );
-    let (tid, oid, name) = (tenant.id, org.id, body.0.name);
-    let updated = store
-        .transaction(move |c| {
-            if !organizations::rename_if_version(c, &tid, &oid, version, &name, now_unix())? {
-                return Ok(None);
-            }
-            audit::insert(c, &event)?;
-            organizations::find(c, &tid, &oid)
-        })
+    let updated = crate::organizations::rename(&store, &actor, &tenant, &org, version, body.0.name)
         .await?
         .ok_or(ApiError::PreconditionFailed)?;
     Ok(HttpResponse::Ok()
