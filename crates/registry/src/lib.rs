@@ -8,5 +8,6 @@ pub mod keys;
 pub mod organizations;
 pub mod tenants;
 pub mod trust_anchors;
+pub mod users;
 
 pub use api::{configure, RegistryApi};

@@ -245,6 +245,20 @@ pub async fn disable(
     Ok(())
 }
 
+/// `platform_admin` administers every tenant, so only the system tenant's users and clients
+/// may hold it; anywhere else it would let a tenant's own admin make a platform admin.
+pub fn check_platform_admin(
+    tenant: &TenantRow,
+    roles: &[domain::model::TenantRole],
+) -> Result<(), &'static str> {
+    if roles.contains(&domain::model::TenantRole::PlatformAdmin)
+        && tenant.slug != TenantSlug::SYSTEM
+    {
+        return Err("platform_admin exists only in the system tenant");
+    }
+    Ok(())
+}
+
 /// A tenant by id or by slug.
 pub async fn find(store: &Store, id_or_slug: &str) -> Result<Option<TenantRow>, StoreError> {
     let key = id_or_slug.to_owned();

@@ -169,19 +169,11 @@ pub(crate) async fn managed_tenant(
 )]
 pub struct RegistryApi;
 
-/// `platform_admin` administers every tenant, so only the system tenant's users and clients
-/// may hold it; anywhere else it would let a tenant's own admin make a platform admin.
+/// [`crate::tenants::check_platform_admin`], as the 422 of the `tenant_roles` field.
 pub(crate) fn check_platform_admin(
     tenant: &TenantRow,
     roles: &[domain::model::TenantRole],
 ) -> Result<(), ApiError> {
-    if roles.contains(&domain::model::TenantRole::PlatformAdmin)
-        && tenant.slug != domain::model::TenantSlug::SYSTEM
-    {
-        return Err(clients::invalid(
-            "tenant_roles",
-            "platform_admin exists only in the system tenant",
-        ));
-    }
-    Ok(())
+    crate::tenants::check_platform_admin(tenant, roles)
+        .map_err(|why| clients::invalid("tenant_roles", why))
 }

@@ -2,31 +2,22 @@
 
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
-use domain::model::{Environment, MembershipRole, TenantRole};
-use domain::now_unix;
+use domain::model::TenantRole;
 use serde::{Deserialize, Serialize};
 use store::repo::memberships::{self, MembershipRow};
-use store::repo::tenants::TenantRow;
-use store::repo::users::{self, UserChanges, UserRow};
-use store::repo::{audit, organizations};
+use store::repo::users::{self, UserRow};
 use store::{Store, StoreError};
 use tokens::http::{
     etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
 use tokens::password_gate::PasswordGate;
-use tokens::service::Changed;
 use utoipa::ToSchema;
 use validator::Validate;
 
 use super::managed_tenant;
 use crate::actor::Actor;
 
-#[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Membership {
-    pub organization_id: String,
-    pub role: MembershipRole,
-}
+pub use crate::users::Membership;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -107,56 +98,6 @@ fn view(u: &UserRow, ms: &[MembershipRow]) -> User {
     }
 }
 
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError {
-        field: field.into(),
-        message: message.into(),
-    }])
-}
-
-fn check_roles(
-    tenant: &TenantRow,
-    roles: &[TenantRole],
-    mfa: Option<bool>,
-) -> Result<(), ApiError> {
-    super::check_platform_admin(tenant, roles)?;
-    if mfa == Some(false) && tenant.environment == Environment::Production.as_str() {
-        return Err(invalid(
-            "mfa_enabled",
-            "every user of a production tenant signs in with MFA",
-        ));
-    }
-    Ok(())
-}
-
-fn roles_json(roles: &[TenantRole]) -> String {
-    serde_json::to_string(&roles.iter().map(|r| r.as_str()).collect::<Vec<_>>())
-        .unwrap_or_else(|_| "[]".into())
-}
-
-/// Checks that every organization belongs to the tenant; the rows to store.
-fn membership_rows(
-    conn: &mut store::DbConnection,
-    tenant_id: &str,
-    user_id: &str,
-    ms: &[Membership],
-    now: i64,
-) -> Result<Option<Vec<MembershipRow>>, StoreError> {
-    let mut rows = Vec::new();
-    for m in ms {
-        if organizations::find(conn, tenant_id, &m.organization_id)?.is_none() {
-            return Ok(None);
-        }
-        rows.push(MembershipRow {
-            user_id: user_id.to_owned(),
-            organization_id: m.organization_id.clone(),
-            role: m.role.to_string(),
-            created_at: now,
-        });
-    }
-    Ok(Some(rows))
-}
-
 /// Create a user.
 ///
 /// The email is the sign-in name (case-insensitive, unique in the tenant); the password (12
@@ -184,48 +125,14 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
     let b = body.0;
-    check_roles(&tenant, &b.tenant_roles, Some(b.mfa_enabled))?;
-    let email = domain::email::normalize(&b.email).map_err(|e| invalid("email", &e.to_string()))?;
-    let pw = b.password;
-    let hash = gate
-        .run(move |hasher| hasher.hash(&pw))
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let now = now_unix();
-    let user = UserRow::new(
-        &tenant.id,
-        email,
-        hash,
-        b.mfa_enabled,
-        roles_json(&b.tenant_roles),
-        now,
-    );
-    let event = actor.audit(
-        &tenant.id,
-        "user.create",
-        &format!("user:{}", user.id),
-        serde_json::json!({"email": user.email, "tenant_roles": b.tenant_roles}),
-    );
-    let (inserted, ms, tid) = (user.clone(), b.memberships, tenant.id.clone());
-    let stored = store
-        .transaction(move |c| {
-            // Checked before anything is written; an error rolls the whole creation back.
-            let rows =
-                membership_rows(c, &tid, &inserted.id, &ms, now)?.ok_or(StoreError::NotFound)?;
-            users::insert(c, &inserted)?;
-            memberships::replace(c, &inserted.id, &rows)?;
-            audit::insert(c, &event)?;
-            Ok(rows)
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => invalid("memberships", "an organization is not in this tenant"),
-            StoreError::Conflict { .. } => {
-                ApiError::Conflict("a user with this email exists in the tenant".into())
-            }
-            e => e.into(),
-        })?;
+    let new = crate::users::NewUser {
+        email: b.email,
+        password: b.password,
+        mfa_enabled: b.mfa_enabled,
+        tenant_roles: b.tenant_roles,
+        memberships: b.memberships,
+    };
+    let (user, stored) = crate::users::create(&store, &gate, &actor, &tenant, new).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
@@ -326,57 +233,33 @@ pub async fn update(
     let tenant = managed_tenant(&store, &actor, &path.0).await?;
     let version = if_match(&req)?;
     let b = body.0;
-    check_roles(
-        &tenant,
-        b.tenant_roles.as_deref().unwrap_or_default(),
-        b.mfa_enabled,
-    )?;
-    let changes = UserChanges {
+    let update = crate::users::UserUpdate {
         mfa_enabled: b.mfa_enabled,
-        tenant_roles: b.tenant_roles.as_deref().map(roles_json),
+        tenant_roles: b.tenant_roles,
         disabled: b.disabled,
+        memberships: b.memberships,
     };
-    let event = actor.audit(&tenant.id, "user.update", &format!("user:{}", path.1), serde_json::json!({"tenant_roles": changes.tenant_roles, "disabled": changes.disabled, "mfa_enabled": changes.mfa_enabled, "memberships": b.memberships}));
-    let (tid, uid, ms) = (tenant.id.clone(), path.1.clone(), b.memberships);
-    let outcome = store
-        .transaction(move |c| {
-            if users::find(c, &tid, &uid)?.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            if !users::update_if_version(c, &tid, &uid, version, &changes, now_unix())? {
-                return Ok(Err(ApiError::PreconditionFailed));
-            }
-            if let Some(ms) = ms {
-                match membership_rows(c, &tid, &uid, &ms, now_unix())? {
-                    Some(rows) => memberships::replace(c, &uid, &rows)?,
-                    // Undo the whole update.
-                    None => {
-                        return Err(StoreError::Conflict {
-                            constraint: "memberships".into(),
-                        })
-                    }
-                }
-            }
-            if changes.disabled == Some(true) {
-                // Signed out everywhere: refresh tokens end now, access tokens within the
-                // token service's cache bound.
-                store::repo::refresh_tokens::revoke_user(c, &uid, now_unix())?;
-            }
-            audit::insert(c, &event)?;
-            let u = users::find(c, &tid, &uid)?.ok_or(StoreError::NotFound)?;
-            Ok(Ok((memberships::of_user(c, &uid)?, u)))
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("user".into()),
-            StoreError::Conflict { .. } => {
-                invalid("memberships", "an organization is not in this tenant")
-            }
-            e => e.into(),
-        })?;
-    let (ms, u) = outcome?;
-    svc.invalidate(Changed::Person { id: &u.id });
+    let (u, ms) =
+        crate::users::update(&store, &svc, &actor, &tenant, &path.1, version, update).await?;
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, etag(u.version)))
         .json(view(&u, &ms)))
+}
+
+impl From<crate::users::UserError> for ApiError {
+    fn from(e: crate::users::UserError) -> Self {
+        use crate::users::UserError as E;
+        match e {
+            E::Invalid { field, message } => ApiError::Validation(vec![FieldError {
+                field: field.into(),
+                message,
+            }]),
+            E::EmailTaken => ApiError::Conflict(e.to_string()),
+            E::NotFound => ApiError::NotFound("user".into()),
+            E::Changed => ApiError::PreconditionFailed,
+            E::Busy(why) => ApiError::Unavailable(why),
+            E::Hash => ApiError::Internal(e.to_string()),
+            E::Store(e) => e.into(),
+        }
+    }
 }
