@@ -4,8 +4,10 @@ use domain::model::{AuthMethod, ClientKind, GrantType};
 use domain::secrets::{generate_secret, MasterKey};
 use domain::{ids, now_unix};
 use store::repo::audit::AuditRow;
-use store::repo::clients::{self, ClientRow, ClientSecretRow};
+use store::repo::clients::{self, ClientChanges, ClientRow, ClientSecretRow};
 use store::{Store, StoreError};
+use tokens::service::Changed;
+use tokens::TokenService;
 
 /// What a new client is.
 #[derive(Debug, Clone)]
@@ -172,6 +174,7 @@ pub async fn create(
 /// does not authenticate with a secret is refused.
 pub async fn rotate_secret(
     store: &Store,
+    svc: &TokenService,
     master_key: &MasterKey,
     client: &ClientRow,
     overlap: i64,
@@ -206,5 +209,82 @@ pub async fn rotate_secret(
         })
         .await
         .map_err(ClientError::Store)?;
+    forget(svc, client);
     Ok((id, secret))
+}
+
+fn forget(svc: &TokenService, client: &ClientRow) {
+    svc.invalidate(Changed::Client {
+        tenant_id: &client.tenant_id,
+        client_id: &client.client_id,
+    });
+}
+
+/// Deletes the client (an application, or an integration account of the account API); its
+/// secrets and refresh tokens go with it, and it stops authenticating at once here.
+pub async fn delete(
+    store: &Store,
+    svc: &TokenService,
+    client: &ClientRow,
+    event: AuditRow,
+) -> Result<(), StoreError> {
+    let pk = client.id.clone();
+    store
+        .transaction(move |c| {
+            clients::delete(c, &pk)?;
+            store::repo::audit::insert(c, &event)
+        })
+        .await?;
+    forget(svc, client);
+    Ok(())
+}
+
+/// Deletes one secret at once, overlap or not; `false` if the client has no such secret.
+pub async fn delete_secret(
+    store: &Store,
+    svc: &TokenService,
+    client: &ClientRow,
+    secret_id: &str,
+    event: AuditRow,
+) -> Result<bool, StoreError> {
+    let (pk, sid) = (client.id.clone(), secret_id.to_owned());
+    let deleted = store
+        .transaction(move |c| {
+            let deleted = clients::delete_secret(c, &pk, &sid)?;
+            if deleted {
+                store::repo::audit::insert(c, &event)?;
+            }
+            Ok(deleted)
+        })
+        .await?;
+    if deleted {
+        forget(svc, client);
+    }
+    Ok(deleted)
+}
+
+/// Applies `changes` if the client is still at `version`; the updated row, or `None` if it
+/// changed meanwhile.
+pub async fn apply(
+    store: &Store,
+    svc: &TokenService,
+    client: &ClientRow,
+    version: i64,
+    changes: ClientChanges,
+    event: AuditRow,
+) -> Result<Option<ClientRow>, StoreError> {
+    let pk = client.id.clone();
+    let updated = store
+        .transaction(move |conn| {
+            if !clients::update_if_version(conn, &pk, version, &changes, now_unix())? {
+                return Ok(None);
+            }
+            store::repo::audit::insert(conn, &event)?;
+            clients::find_by_pk(conn, &pk)
+        })
+        .await?;
+    if updated.is_some() {
+        forget(svc, client);
+    }
+    Ok(updated)
 }

@@ -12,11 +12,10 @@ use registry::clients::NewClient;
 use registry::tenants::TenantSettings;
 use serde::{Deserialize, Serialize};
 use store::repo::clients::{self, ClientRow};
+use store::repo::organizations::OrganizationRow;
 use store::repo::tenants::TenantRow;
-use store::repo::{audit, organizations::OrganizationRow};
 use store::Store;
 use tokens::http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
-use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -303,18 +302,8 @@ pub async fn delete(
         &format!("client:{}", row.client_id),
         serde_json::json!({"entity_id": org.id}),
     );
-    let pk = row.id.clone();
-    store
-        .transaction(move |c| {
-            // Its refresh tokens go with it (ON DELETE CASCADE).
-            clients::delete(c, &pk)?;
-            audit::insert(c, &event)
-        })
-        .await?;
-    svc.invalidate(Changed::Client {
-        tenant_id: &row.tenant_id,
-        client_id: &row.client_id,
-    });
+    // Its refresh tokens go with it (ON DELETE CASCADE).
+    registry::clients::delete(&store, &svc, &row, event).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -350,7 +339,7 @@ pub async fn rotate_secret(
     let row = integration_of(&store, &org, &path.1).await?;
     let overlap = body.0.previous_expires_in.unwrap_or(86400);
     let (id, secret) =
-        registry::clients::rotate_secret(&store, &master_key, &row, overlap, |secret_id| {
+        registry::clients::rotate_secret(&store, &svc, &master_key, &row, overlap, |secret_id| {
             caller.audit(
                 "integration.secret.rotate",
                 &format!("client:{}", row.client_id),
@@ -359,10 +348,6 @@ pub async fn rotate_secret(
         })
         .await
         .map_err(client_error)?;
-    svc.invalidate(Changed::Client {
-        tenant_id: &row.tenant_id,
-        client_id: &row.client_id,
-    });
     Ok(HttpResponse::Created().json(NewSecret {
         id,
         client_secret: secret,

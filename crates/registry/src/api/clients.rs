@@ -3,19 +3,18 @@
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::client_metadata::ClientMetadata;
+use domain::ids;
 use domain::model::{AuthMethod, ClientKind, Environment, GrantType};
 use domain::secrets::MasterKey;
-use domain::{ids, now_unix};
 use josekit::jwk::KeyPair;
 use serde::{Deserialize, Serialize};
 use store::repo::clients::{self, ClientChanges, ClientRow};
+use store::repo::organizations;
 use store::repo::tenants::TenantRow;
-use store::repo::{audit, organizations};
-use store::{Store, StoreError};
+use store::Store;
 use tokens::http::{
     etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
 };
-use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -696,21 +695,9 @@ pub async fn update(
         &format!("client:{}", c.client_id),
         serde_json::json!({"disabled": changes.disabled, "scopes": changes.scopes}),
     );
-    let pk = c.id.clone();
-    let updated = store
-        .transaction(move |conn| {
-            if !clients::update_if_version(conn, &pk, version, &changes, now_unix())? {
-                return Ok(None);
-            }
-            audit::insert(conn, &event)?;
-            clients::find_by_pk(conn, &pk)
-        })
+    let updated = crate::clients::apply(&store, &svc, &c, version, changes, event)
         .await?
         .ok_or(ApiError::PreconditionFailed)?;
-    svc.invalidate(Changed::Client {
-        tenant_id: &tenant.id,
-        client_id: &updated.client_id,
-    });
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, etag(updated.version)))
         .json(view(&updated)))
@@ -748,17 +735,7 @@ pub async fn delete(
         &format!("client:{}", c.client_id),
         serde_json::json!({}),
     );
-    let pk = c.id.clone();
-    store
-        .transaction(move |conn| {
-            clients::delete(conn, &pk)?;
-            audit::insert(conn, &event)
-        })
-        .await?;
-    svc.invalidate(Changed::Client {
-        tenant_id: &tenant.id,
-        client_id: &c.client_id,
-    });
+    crate::clients::delete(&store, &svc, &c, event).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -789,7 +766,7 @@ pub async fn rotate_secret(
     let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
     let overlap = body.0.previous_expires_in.unwrap_or(86400);
     let (sid, secret) =
-        crate::clients::rotate_secret(&store, &master_key, &c, overlap, |secret_id| {
+        crate::clients::rotate_secret(&store, &svc, &master_key, &c, overlap, |secret_id| {
             actor.audit(
                 &tenant.id,
                 "client.secret.rotate",
@@ -799,10 +776,6 @@ pub async fn rotate_secret(
         })
         .await
         .map_err(client_error)?;
-    svc.invalidate(Changed::Client {
-        tenant_id: &tenant.id,
-        client_id: &c.client_id,
-    });
     Ok(HttpResponse::Created().json(NewSecret {
         id: sid,
         client_secret: secret,
@@ -835,23 +808,9 @@ pub async fn delete_secret(
         &format!("client:{}", c.client_id),
         serde_json::json!({"secret_id": path.2}),
     );
-    let (pk, sid) = (c.id.clone(), path.2.clone());
-    let deleted = store
-        .transaction(move |conn| {
-            let deleted = clients::delete_secret(conn, &pk, &sid)?;
-            if deleted {
-                audit::insert(conn, &event)?;
-            }
-            Ok(deleted)
-        })
-        .await?;
-    if !deleted {
+    if !crate::clients::delete_secret(&store, &svc, &c, &path.2, event).await? {
         return Err(ApiError::NotFound("secret".into()));
     }
-    svc.invalidate(Changed::Client {
-        tenant_id: &tenant.id,
-        client_id: &c.client_id,
-    });
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -918,25 +877,14 @@ pub async fn create_key(
         &format!("client:{}", c.client_id),
         serde_json::json!({"kid": kid, "alg": alg}),
     );
-    let (pk, version) = (c.id.clone(), c.version);
-    let done = store
-        .transaction(move |conn| {
-            let done = clients::update_if_version(conn, &pk, version, &changes, now_unix())?;
-            if done {
-                audit::insert(conn, &event)?;
-            }
-            Ok::<_, StoreError>(done)
-        })
-        .await?;
-    if !done {
+    if crate::clients::apply(&store, &svc, &c, c.version, changes, event)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::Conflict(
             "the client changed meanwhile; retry".into(),
         ));
     }
-    svc.invalidate(Changed::Client {
-        tenant_id: &tenant.id,
-        client_id: &c.client_id,
-    });
     let private_jwk: serde_json::Value = serde_json::from_str(&private_jwk.to_string())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(HttpResponse::Created().json(ClientKeyPair {
