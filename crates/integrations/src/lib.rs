@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod caller;
+pub mod enrollments;
 pub mod mail;
 pub mod signin;
 

@@ -5,14 +5,12 @@
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use domain::model::{EnrollmentStatus, MembershipRole, OrganizationKind};
-use domain::{ids, now_unix};
 use registry::api::clients::invalid;
 use serde::{Deserialize, Serialize};
 use store::repo::enrollments::{self, EnrollmentRow};
-use store::repo::{audit, memberships, organizations};
+use store::repo::{memberships, organizations};
 use store::Store;
 use tokens::http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
-use tokens::service::Changed;
 use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -99,43 +97,13 @@ pub async fn create(
         .await?
         .filter(|o| kind_of(o) == Some(OrganizationKind::Department))
         .ok_or_else(|| invalid("department_id", "no such department (`FD…`) in this tenant"))?;
-    let now = now_unix();
-    let by = caller.user.id.clone();
-    let row = EnrollmentRow {
-        id: ids::new_id(),
-        tenant_id: vendor.tenant_id.clone(),
-        vendor_id: vendor.id.clone(),
-        department_id: department.id.clone(),
-        status: EnrollmentStatus::Pending.to_string(),
-        requested_by: Some(by.clone()),
-        decided_by: None,
-        created_at: now,
-        updated_at: now,
-    };
     let event = caller.audit(
         "enrollment.request",
         &format!("enrollment:{}:{}", vendor.id, department.id),
         serde_json::json!({"vendor_id": vendor.id, "department_id": department.id}),
     );
-    let outcome = store
-        .transaction(move |c| {
-            let row = match enrollments::find_pair(c, &row.vendor_id, &row.department_id)? {
-                None => {
-                    enrollments::insert(c, &row)?;
-                    row
-                }
-                Some(existing) => {
-                    if !enrollments::request_again(c, &existing.id, &by, now)? {
-                        return Ok(Err(existing));
-                    }
-                    enrollments::find(c, &existing.tenant_id, &existing.id)?
-                        .ok_or(store::StoreError::NotFound)?
-                }
-            };
-            audit::insert(c, &event)?;
-            Ok(Ok(row))
-        })
-        .await?;
+    let outcome =
+        crate::enrollments::request(&store, &vendor, &department, &caller.user.id, event).await?;
     match outcome {
         Ok(row) => Ok(HttpResponse::Created()
             .insert_header((LOCATION, format!("/account/enrollments/{}", row.id)))
@@ -265,21 +233,9 @@ async fn transition(
         &format!("enrollment:{}:{}", e.vendor_id, e.department_id),
         serde_json::json!({"id": e.id, "from": e.status}),
     );
-    let (eid, tid, by) = (e.id.clone(), e.tenant_id.clone(), caller.user.id.clone());
-    let updated = store
-        .transaction(move |c| {
-            if !enrollments::transition(c, &eid, from, to.as_str(), &by, now_unix())? {
-                return Ok(None);
-            }
-            audit::insert(c, &event)?;
-            enrollments::find(c, &tid, &eid)
-        })
-        .await?;
-    // Tokens acting under it must see the change at once here.
-    svc.invalidate(Changed::Enrollment {
-        vendor_id: &e.vendor_id,
-        department_id: &e.department_id,
-    });
+    // Tokens acting under it see the change at once here.
+    let updated =
+        crate::enrollments::transition(store, svc, &e, from, to, &caller.user.id, event).await?;
     match updated {
         Some(row) => Ok(HttpResponse::Ok().json(view(&row)?)),
         None => Err(ApiError::Conflict(format!(
