@@ -1,6 +1,13 @@
 //! Creating OAuth clients and their secrets.
 
-use domain::model::{AuthMethod, ClientKind, GrantType};
+use domain::client_metadata::ClientMetadata;
+use domain::model::{AuthMethod, ClientKind, Environment, GrantType};
+use serde::{Deserialize, Serialize};
+use store::repo::tenants::TenantRow;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::tenants::TenantSettings;
 use domain::secrets::{generate_secret, MasterKey};
 use domain::{ids, now_unix};
 use store::repo::audit::AuditRow;
@@ -109,6 +116,9 @@ impl NewClient {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// A field breaks a rule (the tenant's algorithms, key material, mutual-TLS metadata).
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
     #[error("a client with this client_id exists")]
     Taken,
     #[error(transparent)]
@@ -287,4 +297,170 @@ pub async fn apply(
         forget(svc, client);
     }
     Ok(updated)
+}
+
+/// Auth methods an admin can register here.
+const METHODS: [AuthMethod; 5] = [
+    AuthMethod::ClientSecretBasic,
+    AuthMethod::ClientSecretPost,
+    AuthMethod::PrivateKeyJwt,
+    AuthMethod::TlsClientAuth,
+    AuthMethod::SelfSignedTlsClientAuth,
+];
+
+/// RFC 6749 §3.3 scope tokens; `*` is reserved for "all allowed".
+#[allow(clippy::ptr_arg)]
+pub fn valid_scopes(scopes: &Vec<String>) -> Result<(), validator::ValidationError> {
+    let ok = scopes.len() <= 100
+        && scopes.iter().all(|s| {
+            !s.is_empty()
+                && s.len() <= 100
+                && s != "*"
+                && s.bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        });
+    if ok {
+        Ok(())
+    } else {
+        let mut e = validator::ValidationError::new("scopes");
+        e.message = Some("scope tokens are printable ASCII without spaces, quotes or backslashes; `*` is reserved".into());
+        Err(e)
+    }
+}
+
+/// Rules across fields, against the tenant.
+pub struct Checked {
+    pub alg: String,
+    pub jwks: Option<String>,
+}
+
+pub fn check_keys_and_alg(
+    tenant: &TenantRow,
+    method: AuthMethod,
+    alg: Option<&str>,
+    jwks: Option<&serde_json::Value>,
+    jwks_uri: Option<&str>,
+) -> Result<Checked, ClientError> {
+    let settings = TenantSettings::from_row(tenant);
+    let alg = alg.unwrap_or("RS256").to_owned();
+    if !settings.allowed_algorithms.contains(&alg) {
+        return Err(invalid(
+            "access_token_alg",
+            format!(
+                "must be one of the tenant's algorithms: {}",
+                settings.allowed_algorithms.join(", ")
+            ),
+        ));
+    }
+    if !METHODS.contains(&method) {
+        return Err(invalid(
+            "auth_method",
+            "must be client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth",
+        ));
+    }
+    let jwks = match jwks {
+        None => None,
+        Some(v) => {
+            let text = v.to_string();
+            let set = josekit::jwk::JwkSet::from_bytes(text.as_bytes())
+                .map_err(|e| invalid("jwks", format!("not a JWK Set: {e}")))?;
+            if set
+                .keys()
+                .iter()
+                .any(|k| k.parameter("d").is_some() || k.key_type() == "oct")
+            {
+                return Err(invalid("jwks", "register public keys only"));
+            }
+            for (i, key) in set.keys().iter().enumerate() {
+                tokens::client_auth::check_client_jwk(key).map_err(|e| {
+                    let kid = key.key_id().map(|k| format!(" `{k}`")).unwrap_or_default();
+                    invalid("jwks", format!("key {i}{kid}: {e}"))
+                })?;
+            }
+            Some(text)
+        }
+    };
+    if let Some(uri) = jwks_uri {
+        let production = tenant.environment == Environment::Production.as_str();
+        tokens::jwks_fetch::check_uri(uri, production).map_err(|e| invalid("jwks_uri", e))?;
+    }
+    if method == AuthMethod::PrivateKeyJwt && jwks_uri.is_some() && jwks.is_some() {
+        return Err(invalid("jwks", "give jwks or jwks_uri, not both"));
+    }
+    Ok(Checked { alg, jwks })
+}
+
+/// RFC 8705 rules across the method, the certificate identity and the tenant.
+pub fn check_mtls(
+    tenant: &TenantRow,
+    method: AuthMethod,
+    metadata: &ClientMetadata,
+    jwks: Option<&str>,
+) -> Result<(), ClientError> {
+    let identities = metadata.tls_identities();
+    match method {
+        AuthMethod::TlsClientAuth if identities != 1 => Err(invalid(
+            "tls_client_auth_subject_dn",
+            "tls_client_auth needs exactly one of tls_client_auth_subject_dn, _san_dns, _san_uri, _san_ip, _san_email",
+        )),
+        AuthMethod::TlsClientAuth => Ok(()),
+        _ if identities > 0 => Err(invalid(
+            "tls_client_auth_subject_dn",
+            "the tls_client_auth_* fields are for auth_method tls_client_auth",
+        )),
+        AuthMethod::SelfSignedTlsClientAuth => {
+            if tenant.environment == Environment::Production.as_str() {
+                return Err(invalid(
+                    "auth_method",
+                    "self_signed_tls_client_auth is not allowed in production tenants; use tls_client_auth with a certificate from the tenant's CA",
+                ));
+            }
+            let has_x5c = jwks
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                .is_some_and(|v| {
+                    v["keys"]
+                        .as_array()
+                        .is_some_and(|ks| ks.iter().any(|k| k["x5c"][0].is_string()))
+                });
+            if has_x5c {
+                Ok(())
+            } else {
+                Err(invalid(
+                    "jwks",
+                    "self_signed_tls_client_auth needs the certificate in jwks, as x5c (RFC 8705 §2.2)",
+                ))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"previous_expires_in": 3600}))]
+pub struct RotateSecret {
+    /// How long the client's current secrets keep working, in seconds (default 86400; 0 ends
+    /// them now).
+    #[validate(range(
+        min = 0,
+        max = 7776000,
+        message = "must be between 0 and 7776000 seconds"
+    ))]
+    pub previous_expires_in: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "client_secret": "qN3vX0…(43 characters)"}))]
+pub struct NewSecret {
+    /// The secret's id, for `DELETE …/secrets/{id}`.
+    pub id: String,
+    /// Shown once.
+    pub client_secret: String,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ClientError {
+    ClientError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
 }

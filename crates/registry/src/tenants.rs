@@ -36,7 +36,7 @@ pub struct TenantSettings {
     pub allowed_algorithms: Vec<String>,
     /// Scopes people may give the integration accounts they create; absent: any scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[validate(custom(function = "crate::api::clients::valid_scopes"))]
+    #[validate(custom(function = "crate::clients::valid_scopes"))]
     #[schema(example = json!(["reports:write", "incidents:read"]))]
     pub integration_scopes: Option<Vec<String>>,
 }

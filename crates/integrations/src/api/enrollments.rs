@@ -5,7 +5,6 @@
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use domain::model::{EnrollmentStatus, MembershipRole, OrganizationKind};
-use registry::api::clients::invalid;
 use serde::{Deserialize, Serialize};
 use store::repo::enrollments::{self, EnrollmentRow};
 use store::repo::{memberships, organizations};
@@ -89,14 +88,19 @@ pub async fn create(
         .managed_entity(&store, &b.vendor_id, "enroll it with departments")
         .await?;
     if kind_of(&vendor) != Some(OrganizationKind::Vendor) {
-        return Err(invalid("vendor_id", "must be a vendor entity (`VN…`)"));
+        return Err(ApiError::invalid(
+            "vendor_id",
+            "must be a vendor entity (`VN…`)",
+        ));
     }
     let (tid, did) = (vendor.tenant_id.clone(), b.department_id.clone());
     let department = store
         .run(move |c| organizations::find(c, &tid, &did))
         .await?
         .filter(|o| kind_of(o) == Some(OrganizationKind::Department))
-        .ok_or_else(|| invalid("department_id", "no such department (`FD…`) in this tenant"))?;
+        .ok_or_else(|| {
+            ApiError::invalid("department_id", "no such department (`FD…`) in this tenant")
+        })?;
     let event = caller.audit(
         "enrollment.request",
         &format!("enrollment:{}:{}", vendor.id, department.id),

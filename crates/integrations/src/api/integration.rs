@@ -5,10 +5,8 @@ use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use domain::model::{AuthMethod, ClientKind, GrantType};
 use domain::secrets::MasterKey;
-use registry::api::clients::{
-    check_keys_and_alg, client_error, invalid, valid_scopes, NewSecret, RotateSecret,
-};
 use registry::clients::NewClient;
+use registry::clients::{check_keys_and_alg, valid_scopes, NewSecret, RotateSecret};
 use registry::tenants::TenantSettings;
 use serde::{Deserialize, Serialize};
 use store::repo::clients::{self, ClientRow};
@@ -165,13 +163,13 @@ pub async fn create(
     let has_keys = b.jwks.is_some() || b.jwks_uri.is_some();
     match (b.auth_method == AuthMethod::PrivateKeyJwt, has_keys) {
         (true, false) => {
-            return Err(invalid(
+            return Err(ApiError::invalid(
                 "jwks",
                 "private_key_jwt needs the public keys: give jwks or jwks_uri",
             ))
         }
         (false, true) => {
-            return Err(invalid(
+            return Err(ApiError::invalid(
                 "jwks",
                 "jwks and jwks_uri are for private_key_jwt; secret methods get a secret",
             ))
@@ -180,7 +178,7 @@ pub async fn create(
     }
     if let Some(allowed) = TenantSettings::from_row(&tenant).integration_scopes {
         if let Some(extra) = b.scopes.iter().find(|s| !allowed.contains(s)) {
-            return Err(invalid(
+            return Err(ApiError::invalid(
                 "scopes",
                 format!(
                     "`{extra}` is not a scope integrations may have here; allowed: {}",
@@ -212,8 +210,7 @@ pub async fn create(
             serde_json::json!({"entity_id": org.id, "auth_method": row.auth_method}),
         ))
     })
-    .await
-    .map_err(client_error)?;
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
@@ -346,8 +343,7 @@ pub async fn rotate_secret(
                 serde_json::json!({"secret_id": secret_id, "previous_expires_in": overlap}),
             )
         })
-        .await
-        .map_err(client_error)?;
+        .await?;
     Ok(HttpResponse::Created().json(NewSecret {
         id,
         client_secret: secret,

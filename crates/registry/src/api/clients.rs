@@ -4,7 +4,7 @@ use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::client_metadata::ClientMetadata;
 use domain::ids;
-use domain::model::{AuthMethod, ClientKind, Environment, GrantType};
+use domain::model::{AuthMethod, ClientKind, GrantType};
 use domain::secrets::MasterKey;
 use josekit::jwk::KeyPair;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use store::repo::organizations;
 use store::repo::tenants::TenantRow;
 use store::Store;
 use tokens::http::{
-    etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
+    etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
 };
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -21,17 +21,9 @@ use validator::Validate;
 
 use super::managed_tenant;
 use crate::actor::Actor;
+use crate::clients::{check_keys_and_alg, check_mtls};
+pub use crate::clients::{valid_scopes, NewSecret, RotateSecret};
 use crate::clients::{ClientError, NewClient};
-use crate::tenants::TenantSettings;
-
-/// Auth methods an admin can register here.
-const METHODS: [AuthMethod; 5] = [
-    AuthMethod::ClientSecretBasic,
-    AuthMethod::ClientSecretPost,
-    AuthMethod::PrivateKeyJwt,
-    AuthMethod::TlsClientAuth,
-    AuthMethod::SelfSignedTlsClientAuth,
-];
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -154,26 +146,6 @@ fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
-/// RFC 6749 §3.3 scope tokens; `*` is reserved for "all allowed".
-#[allow(clippy::ptr_arg)]
-pub fn valid_scopes(scopes: &Vec<String>) -> Result<(), validator::ValidationError> {
-    let ok = scopes.len() <= 100
-        && scopes.iter().all(|s| {
-            !s.is_empty()
-                && s.len() <= 100
-                && s != "*"
-                && s.bytes()
-                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
-        });
-    if ok {
-        Ok(())
-    } else {
-        let mut e = validator::ValidationError::new("scopes");
-        e.message = Some("scope tokens are printable ASCII without spaces, quotes or backslashes; `*` is reserved".into());
-        Err(e)
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"client_id": "reports", "name": "Reporting service", "kind": "application", "auth_method": "client_secret_basic", "grant_types": ["client_credentials"], "scopes": ["read", "write"], "default_scopes": ["read"], "tenant_roles": [], "access_token_ttl": null, "access_token_alg": "RS256", "jwks": null, "jwks_uri": null, "organization_id": null, "disabled": false, "created_at": 1767225600, "updated_at": 1767225600}))]
 pub struct Client {
@@ -216,29 +188,6 @@ pub struct CreatedClient {
 pub struct ClientList {
     pub items: Vec<Client>,
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"previous_expires_in": 3600}))]
-pub struct RotateSecret {
-    /// How long the client's current secrets keep working, in seconds (default 86400; 0 ends
-    /// them now).
-    #[validate(range(
-        min = 0,
-        max = 7776000,
-        message = "must be between 0 and 7776000 seconds"
-    ))]
-    pub previous_expires_in: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "0192f0c4e8a37c1e9d4b5a6f7e8d9c0b", "client_secret": "qN3vX0…(43 characters)"}))]
-pub struct NewSecret {
-    /// The secret's id, for `DELETE …/secrets/{id}`.
-    pub id: String,
-    /// Shown once.
-    pub client_secret: String,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -288,134 +237,9 @@ fn view(r: &ClientRow) -> Client {
     }
 }
 
-pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::Validation(vec![FieldError {
-        field: field.into(),
-        message: message.into(),
-    }])
-}
-
-/// Rules across fields, against the tenant.
-pub struct Checked {
-    pub alg: String,
-    pub jwks: Option<String>,
-}
-
-pub fn check_keys_and_alg(
-    tenant: &TenantRow,
-    method: AuthMethod,
-    alg: Option<&str>,
-    jwks: Option<&serde_json::Value>,
-    jwks_uri: Option<&str>,
-) -> Result<Checked, ApiError> {
-    let settings = TenantSettings::from_row(tenant);
-    let alg = alg.unwrap_or("RS256").to_owned();
-    if !settings.allowed_algorithms.contains(&alg) {
-        return Err(invalid(
-            "access_token_alg",
-            format!(
-                "must be one of the tenant's algorithms: {}",
-                settings.allowed_algorithms.join(", ")
-            ),
-        ));
-    }
-    if !METHODS.contains(&method) {
-        return Err(invalid(
-            "auth_method",
-            "must be client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth",
-        ));
-    }
-    let jwks = match jwks {
-        None => None,
-        Some(v) => {
-            let text = v.to_string();
-            let set = josekit::jwk::JwkSet::from_bytes(text.as_bytes())
-                .map_err(|e| invalid("jwks", format!("not a JWK Set: {e}")))?;
-            if set
-                .keys()
-                .iter()
-                .any(|k| k.parameter("d").is_some() || k.key_type() == "oct")
-            {
-                return Err(invalid("jwks", "register public keys only"));
-            }
-            for (i, key) in set.keys().iter().enumerate() {
-                tokens::client_auth::check_client_jwk(key).map_err(|e| {
-                    let kid = key.key_id().map(|k| format!(" `{k}`")).unwrap_or_default();
-                    invalid("jwks", format!("key {i}{kid}: {e}"))
-                })?;
-            }
-            Some(text)
-        }
-    };
-    if let Some(uri) = jwks_uri {
-        let production = tenant.environment == Environment::Production.as_str();
-        tokens::jwks_fetch::check_uri(uri, production).map_err(|e| invalid("jwks_uri", e))?;
-    }
-    if method == AuthMethod::PrivateKeyJwt && jwks_uri.is_some() && jwks.is_some() {
-        return Err(invalid("jwks", "give jwks or jwks_uri, not both"));
-    }
-    Ok(Checked { alg, jwks })
-}
-
-/// RFC 8705 rules across the method, the certificate identity and the tenant.
-pub fn check_mtls(
-    tenant: &TenantRow,
-    method: AuthMethod,
-    metadata: &ClientMetadata,
-    jwks: Option<&str>,
-) -> Result<(), ApiError> {
-    let identities = metadata.tls_identities();
-    match method {
-        AuthMethod::TlsClientAuth if identities != 1 => Err(invalid(
-            "tls_client_auth_subject_dn",
-            "tls_client_auth needs exactly one of tls_client_auth_subject_dn, _san_dns, _san_uri, _san_ip, _san_email",
-        )),
-        AuthMethod::TlsClientAuth => Ok(()),
-        _ if identities > 0 => Err(invalid(
-            "tls_client_auth_subject_dn",
-            "the tls_client_auth_* fields are for auth_method tls_client_auth",
-        )),
-        AuthMethod::SelfSignedTlsClientAuth => {
-            if tenant.environment == Environment::Production.as_str() {
-                return Err(invalid(
-                    "auth_method",
-                    "self_signed_tls_client_auth is not allowed in production tenants; use tls_client_auth with a certificate from the tenant's CA",
-                ));
-            }
-            let has_x5c = jwks
-                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-                .is_some_and(|v| {
-                    v["keys"]
-                        .as_array()
-                        .is_some_and(|ks| ks.iter().any(|k| k["x5c"][0].is_string()))
-                });
-            if has_x5c {
-                Ok(())
-            } else {
-                Err(invalid(
-                    "jwks",
-                    "self_signed_tls_client_auth needs the certificate in jwks, as x5c (RFC 8705 §2.2)",
-                ))
-            }
-        }
-        _ => Ok(()),
-    }
-}
-
 fn json_list<T: ToString>(items: &[T]) -> String {
     serde_json::to_string(&items.iter().map(T::to_string).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".into())
-}
-
-pub fn client_error(e: ClientError) -> ApiError {
-    match e {
-        ClientError::Taken => {
-            ApiError::Conflict("a client with this client_id exists in the tenant".into())
-        }
-        ClientError::Store(e) => e.into(),
-        ClientError::Crypto(e) => ApiError::Internal(e),
-        e @ ClientError::NoSecret(_) => ApiError::Conflict(e.to_string()),
-    }
 }
 
 async fn managed_client(
@@ -468,7 +292,7 @@ pub async fn create(
     )?;
     if let Some(d) = &b.default_scopes {
         if let Some(extra) = d.iter().find(|s| !b.scopes.contains(s)) {
-            return Err(invalid(
+            return Err(ApiError::invalid(
                 "default_scopes",
                 format!("`{extra}` is not in scopes"),
             ));
@@ -491,7 +315,7 @@ pub async fn create(
             .await?
             .is_none()
         {
-            return Err(invalid(
+            return Err(ApiError::invalid(
                 "organization_id",
                 "no such organization in this tenant",
             ));
@@ -526,8 +350,7 @@ pub async fn create(
             details,
         ))
     })
-    .await
-    .map_err(client_error)?;
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
@@ -645,7 +468,7 @@ pub async fn update(
     let scopes = b.scopes.clone().unwrap_or_else(|| list_of(&c.scopes));
     if let Some(d) = &b.default_scopes {
         if let Some(extra) = d.iter().find(|s| !scopes.contains(s)) {
-            return Err(invalid(
+            return Err(ApiError::invalid(
                 "default_scopes",
                 format!("`{extra}` is not in scopes"),
             ));
@@ -774,8 +597,7 @@ pub async fn rotate_secret(
                 serde_json::json!({"secret_id": secret_id, "previous_expires_in": overlap}),
             )
         })
-        .await
-        .map_err(client_error)?;
+        .await?;
     Ok(HttpResponse::Created().json(NewSecret {
         id: sid,
         client_secret: secret,
@@ -846,7 +668,7 @@ pub async fn create_key(
     let alg = body.0.alg;
     let kid = ids::new_id();
     let (pem, mut private_jwk, mut public_jwk) = generate_pair(&alg).ok_or_else(|| {
-        invalid(
+        ApiError::invalid(
             "alg",
             "must be RS256, RS384, RS512, PS256, PS384, ES256 or ES384",
         )
@@ -909,4 +731,18 @@ fn generate_pair(alg: &str) -> Option<(String, josekit::jwk::Jwk, josekit::jwk::
     };
     let pem = String::from_utf8(pair.to_pem_private_key()).ok()?;
     Some((pem, pair.to_jwk_private_key(), pair.to_jwk_public_key()))
+}
+
+impl From<ClientError> for ApiError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Invalid { field, message } => ApiError::invalid(&field, message),
+            ClientError::Taken => {
+                ApiError::Conflict("a client with this client_id exists in the tenant".into())
+            }
+            ClientError::Store(e) => e.into(),
+            ClientError::Crypto(e) => ApiError::Internal(e),
+            e @ ClientError::NoSecret(_) => ApiError::Conflict(e.to_string()),
+        }
+    }
 }

@@ -175,5 +175,5 @@ pub(crate) fn check_platform_admin(
     roles: &[domain::model::TenantRole],
 ) -> Result<(), ApiError> {
     crate::tenants::check_platform_admin(tenant, roles)
-        .map_err(|why| clients::invalid("tenant_roles", why))
+        .map_err(|why| ApiError::invalid("tenant_roles", why))
 }

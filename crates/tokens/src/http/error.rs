@@ -82,6 +82,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A 422 naming one invalid field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
             ApiError::BadRequest(_) => ("bad-request", "Bad request"),
