@@ -464,3 +464,6 @@ fn invalid(field: &str, message: impl Into<String>) -> ClientError {
         message: message.into(),
     }
 }
+
+#[cfg(test)]
+mod tests;

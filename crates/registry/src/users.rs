@@ -243,3 +243,6 @@ pub async fn update(
     svc.invalidate(Changed::Person { id: &outcome.0.id });
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests;
