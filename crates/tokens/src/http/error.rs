@@ -136,20 +136,32 @@ impl ApiError {
         }
     }
 
-    /// The problem for a bare status (an unknown route, a wrong method), with no error value.
+    /// The problem for a bare status (an unknown route, a wrong method, a refusal at the edge),
+    /// with no error value. Its `type` and `title` are those of the [`ApiError`] of the same
+    /// status, so a program branching on `type` sees one name per kind of problem.
     pub fn problem_for_status(status: StatusCode) -> Problem {
         let reason = status.canonical_reason().unwrap_or("Error");
+        let (slug, title): (String, String) = match status {
+            StatusCode::BAD_REQUEST => ("bad-request".into(), "Bad request".into()),
+            StatusCode::NOT_FOUND => ("not-found".into(), "Not found".into()),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method-not-allowed".into(), "Method not allowed".into())
+            }
+            StatusCode::REQUEST_TIMEOUT => ("request-timeout".into(), "Request timeout".into()),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("payload-too-large".into(), "Request body too large".into())
+            }
+            StatusCode::SERVICE_UNAVAILABLE => ("unavailable".into(), "Service unavailable".into()),
+            _ => (reason.to_lowercase().replace(' ', "-"), reason.to_owned()),
+        };
         let detail = match status {
             StatusCode::NOT_FOUND => "no resource at this URL; see /openapi.json for the API",
             StatusCode::METHOD_NOT_ALLOWED => "this URL does not accept this method",
             _ => reason,
         };
         Problem {
-            kind: format!(
-                "urn:portcullis:problem:{}",
-                reason.to_lowercase().replace(' ', "-")
-            ),
-            title: reason.to_owned(),
+            kind: format!("urn:portcullis:problem:{slug}"),
+            title,
             status: status.as_u16(),
             detail: Some(detail.to_owned()),
             request_id: current_request_id(),
