@@ -211,14 +211,12 @@ pub async fn rotate_secret(
     };
     let event = audit(&row.id);
     let id = row.id.clone();
-    store
-        .transaction(move |c| {
-            clients::insert_secret(c, &row)?;
-            clients::expire_secrets_except(c, &row.client_pk, &row.id, now + overlap)?;
-            store::repo::audit::insert(c, &event)
-        })
-        .await
-        .map_err(ClientError::Store)?;
+    store::repo::audit::audited(store, event, move |c| {
+        clients::insert_secret(c, &row)?;
+        clients::expire_secrets_except(c, &row.client_pk, &row.id, now + overlap)
+    })
+    .await
+    .map_err(ClientError::Store)?;
     forget(svc, client);
     Ok((id, secret))
 }
@@ -239,12 +237,7 @@ pub async fn delete(
     event: AuditRow,
 ) -> Result<(), StoreError> {
     let pk = client.id.clone();
-    store
-        .transaction(move |c| {
-            clients::delete(c, &pk)?;
-            store::repo::audit::insert(c, &event)
-        })
-        .await?;
+    store::repo::audit::audited(store, event, move |c| clients::delete(c, &pk)).await?;
     forget(svc, client);
     Ok(())
 }

@@ -119,12 +119,7 @@ pub async fn create(
         serde_json::json!({"organization": org.id, "bound": row.cert_thumbprint.is_some()}),
     );
     let inserted = row.clone();
-    store
-        .transaction(move |c| {
-            devices::insert(c, &inserted)?;
-            audit::insert(c, &event)
-        })
-        .await?;
+    store::repo::audit::audited(store, event, move |c| devices::insert(c, &inserted)).await?;
     Ok(Registered { row, secret, token })
 }
 
@@ -183,12 +178,7 @@ pub async fn delete(
         serde_json::json!({}),
     );
     let (tid, did) = (tenant.id.clone(), device.id.clone());
-    store
-        .transaction(move |c| {
-            devices::delete(c, &tid, &did)?;
-            audit::insert(c, &event)
-        })
-        .await?;
+    store::repo::audit::audited(store, event, move |c| devices::delete(c, &tid, &did)).await?;
     svc.invalidate(Changed::Device { id: &device.id });
     Ok(())
 }

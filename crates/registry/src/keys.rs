@@ -47,12 +47,7 @@ pub async fn create(
         serde_json::json!({"alg": row.alg}),
     );
     let inserted = row.clone();
-    store
-        .transaction(move |c| {
-            signing_keys::insert(c, &inserted)?;
-            audit::insert(c, &event)
-        })
-        .await?;
+    store::repo::audit::audited(store, event, move |c| signing_keys::insert(c, &inserted)).await?;
     svc.invalidate(Changed::Tenant { slug: &tenant.slug });
     Ok(row)
 }

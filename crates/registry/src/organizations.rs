@@ -37,12 +37,7 @@ pub async fn create(
         serde_json::json!({"kind": row.kind}),
     );
     let inserted = row.clone();
-    store
-        .transaction(move |c| {
-            organizations::insert(c, &inserted)?;
-            audit::insert(c, &event)
-        })
-        .await?;
+    store::repo::audit::audited(store, event, move |c| organizations::insert(c, &inserted)).await?;
     Ok(row)
 }
 
@@ -89,11 +84,7 @@ pub async fn delete(
         serde_json::json!({}),
     );
     let (tid, oid) = (tenant.id.clone(), org.id.clone());
-    store
-        .transaction(move |c| {
-            organizations::delete(c, &tid, &oid)?;
-            audit::insert(c, &event)
-        })
+    store::repo::audit::audited(store, event, move |c| organizations::delete(c, &tid, &oid))
         .await?;
     svc.invalidate(Changed::OrganizationDeleted {
         tenant_id: &tenant.id,

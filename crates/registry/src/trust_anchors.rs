@@ -140,14 +140,12 @@ pub async fn create(
         serde_json::json!({"thumbprints": thumbprints}),
     );
     let inserted = rows.clone();
-    store
-        .transaction(move |c| {
-            inserted
-                .iter()
-                .try_for_each(|r| trust_anchors::insert(c, r))?;
-            audit::insert(c, &event)
-        })
-        .await?;
+    audit::audited(store, event, move |c| {
+        inserted
+            .iter()
+            .try_for_each(|r| trust_anchors::insert(c, r))
+    })
+    .await?;
     svc.invalidate(Changed::Tenant { slug: &tenant.slug });
     Ok(rows)
 }

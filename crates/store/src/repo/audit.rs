@@ -20,6 +20,22 @@ pub struct AuditRow {
     pub details: String,
 }
 
+/// Runs `write` and records `event` in the same transaction: a change and its audit row exist
+/// together or not at all.
+pub async fn audited<T, F>(store: &crate::Store, event: AuditRow, write: F) -> Result<T, StoreError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    store
+        .transaction(move |c| {
+            let out = write(c)?;
+            insert(c, &event)?;
+            Ok(out)
+        })
+        .await
+}
+
 pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> Result<(), StoreError> {
     diesel::insert_into(audit_events::table)
         .values(row)
