@@ -164,15 +164,26 @@ impl Pooled {
     }
 }
 
-/// libpq waits forever for an unreachable host by default; a replica must instead report the
-/// database unavailable within seconds. An explicit `connect_timeout` in the URL wins.
+/// libpq waits forever for an unreachable host by default, and a query on a connection whose
+/// peer vanished (a partition, a host that died without closing its sockets) waits for the
+/// kernel's retransmission timeout, about 15 minutes. A replica must instead report the database
+/// unavailable within seconds: connecting gives up after 3 s, and unacknowledged data after 10 s
+/// (`tcp_user_timeout`). Parameters the URL sets itself win.
 fn with_connect_timeout(url: &str) -> std::borrow::Cow<'_, str> {
-    if url.contains("connect_timeout=") {
-        return url.into();
+    let mut out = std::borrow::Cow::Borrowed(url);
+    for (name, value) in [("connect_timeout", "3"), ("tcp_user_timeout", "10000")] {
+        if !out.contains(&format!("{name}=")) {
+            let sep = if out.contains('?') { '&' } else { '?' };
+            out = format!("{out}{sep}{name}={value}").into();
+        }
     }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}connect_timeout=3").into()
+    out
 }
+
+/// A statement of a pooled connection that runs longer than this is cancelled by the server:
+/// no request waits on a stuck query for ever (migrations, on their own connection, are not
+/// bound by it).
+const STATEMENT_TIMEOUT: &str = "SET statement_timeout = '15s'";
 
 struct Manager {
     url: DatabaseUrl,
@@ -186,6 +197,16 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<Pooled, r2d2::Error> {
         let good_at = self.epoch.load(Ordering::Relaxed);
         establish(&self.url)
+            .and_then(|mut conn| {
+                if let DbConnection::Postgres(pg) = &mut conn {
+                    pg.batch_execute(STATEMENT_TIMEOUT).map_err(|e| {
+                        diesel::ConnectionError::BadConnection(format!(
+                            "cannot set the statement timeout: {e}"
+                        ))
+                    })?;
+                }
+                Ok(conn)
+            })
             .map(|conn| Pooled {
                 conn,
                 broken: false,

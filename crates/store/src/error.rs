@@ -88,10 +88,13 @@ fn is_transient(e: &DieselError) -> bool {
         return true;
     }
     match e {
-        // SQLite's writer lock held past the busy timeout: overloaded, not wrong.
+        // SQLite's writer lock held past the busy timeout, or a statement PostgreSQL
+        // cancelled at the statement timeout: overloaded or stuck, not wrong.
         DieselError::DatabaseError(_, info) => {
             let m = info.message();
-            m.contains("database is locked") || m.contains("database table is locked")
+            m.contains("database is locked")
+                || m.contains("database table is locked")
+                || m.contains("statement timeout")
         }
         _ => false,
     }

@@ -299,3 +299,37 @@ async fn lockout_and_code_send_counters_are_single_updates() {
     assert_eq!(sends, [true, true, true, false]);
     assert!(after_window, "a new window allows sends again");
 }
+
+/// Pooled PostgreSQL connections carry a statement timeout, and a statement cancelled by it is
+/// "unavailable" (a 503), not an internal error.
+#[tokio::test]
+async fn a_stuck_statement_is_cancelled_and_reported_unavailable() {
+    use diesel::connection::SimpleConnection;
+    let admin = TestDb::postgres_admin_url().expect(
+        "this test needs PostgreSQL: run `cargo xtask test`, or set PORTCULLIS_TEST_PG_URL",
+    );
+    let db = TestDb::postgres(&admin);
+    let store = open(&db);
+    store
+        .run(|c| {
+            c.batch_execute(
+                "DO $$ BEGIN IF current_setting('statement_timeout') <> '15s' THEN \
+                 RAISE EXCEPTION 'no statement timeout on pooled connections'; END IF; END $$",
+            )
+            .map_err(StoreError::from)
+        })
+        .await
+        .unwrap();
+    let err = store
+        .run(|c| {
+            c.batch_execute("SET statement_timeout = '10ms'; SELECT pg_sleep(1)")
+                .map_err(StoreError::from)
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(
+        !err.is_connection_lost(),
+        "the connection is still good: {err}"
+    );
+}

@@ -43,15 +43,15 @@ fn display_hides_the_password() {
 fn postgres_connections_give_up_on_an_unreachable_host() {
     assert_eq!(
         with_connect_timeout("postgres://u@h/db"),
-        "postgres://u@h/db?connect_timeout=3"
+        "postgres://u@h/db?connect_timeout=3&tcp_user_timeout=10000"
     );
     assert_eq!(
         with_connect_timeout("postgres://u@h/db?sslmode=require"),
-        "postgres://u@h/db?sslmode=require&connect_timeout=3"
+        "postgres://u@h/db?sslmode=require&connect_timeout=3&tcp_user_timeout=10000"
     );
     assert_eq!(
-        with_connect_timeout("postgres://u@h/db?connect_timeout=10"),
-        "postgres://u@h/db?connect_timeout=10"
+        with_connect_timeout("postgres://u@h/db?connect_timeout=10&tcp_user_timeout=1"),
+        "postgres://u@h/db?connect_timeout=10&tcp_user_timeout=1"
     );
 }
 
