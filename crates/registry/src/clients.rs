@@ -116,6 +116,8 @@ impl NewClient {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    #[error("the client changed since it was read")]
+    Changed,
     /// A field breaks a rule (the tenant's algorithms, key material, mutual-TLS metadata).
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
@@ -456,6 +458,158 @@ fn invalid(field: &str, message: impl Into<String>) -> ClientError {
         field: field.to_owned(),
         message: message.into(),
     }
+}
+
+pub(crate) fn valid_ip(ip: &str) -> Result<(), validator::ValidationError> {
+    ip.parse::<std::net::IpAddr>().map(drop).map_err(|_| {
+        let mut e = validator::ValidationError::new("ip");
+        e.message = Some("must be an IPv4 or IPv6 address".into());
+        e
+    })
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"scopes": ["read", "write", "export"], "disabled": false}))]
+pub struct UpdateClient {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: Option<String>,
+    pub grant_types: Option<Vec<GrantType>>,
+    #[validate(custom(function = "valid_scopes"))]
+    pub scopes: Option<Vec<String>>,
+    #[validate(custom(function = "valid_scopes"))]
+    pub default_scopes: Option<Vec<String>>,
+    pub tenant_roles: Option<Vec<domain::model::TenantRole>>,
+    #[validate(range(
+        min = 30,
+        max = 86400,
+        message = "must be between 30 and 86400 seconds"
+    ))]
+    pub access_token_ttl: Option<i64>,
+    pub access_token_alg: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    #[validate(url(message = "must be a URL"))]
+    pub jwks_uri: Option<String>,
+    /// A disabled client cannot authenticate and its tokens stop validating.
+    pub disabled: Option<bool>,
+    pub require_device_auth: Option<bool>,
+    pub tls_client_certificate_bound_access_tokens: Option<bool>,
+    /// `tls_client_auth` identity: when any of these five is sent, they replace the
+    /// registered identity (those not sent are cleared).
+    #[validate(length(min = 1, max = 1000, message = "must be 1 to 1000 characters"))]
+    pub tls_client_auth_subject_dn: Option<String>,
+    #[validate(length(min = 1, max = 253, message = "must be 1 to 253 characters"))]
+    pub tls_client_auth_san_dns: Option<String>,
+    #[validate(url(message = "must be a URI"))]
+    pub tls_client_auth_san_uri: Option<String>,
+    #[validate(custom(function = "valid_ip"))]
+    pub tls_client_auth_san_ip: Option<String>,
+    #[validate(email(message = "must be an email address"))]
+    pub tls_client_auth_san_email: Option<String>,
+}
+
+/// Applies a PATCH: the fields sent change, checked against the tenant and the rest of the
+/// client, if it is still at `version`.
+pub async fn update(
+    store: &Store,
+    svc: &TokenService,
+    actor: &crate::actor::Actor,
+    tenant: &TenantRow,
+    c: &ClientRow,
+    version: i64,
+    patch: UpdateClient,
+) -> Result<ClientRow, ClientError> {
+    let b = patch;
+    let method: AuthMethod = c
+        .auth_method
+        .parse()
+        .map_err(|e| corrupt("auth_method", e))?;
+    let alg = b
+        .access_token_alg
+        .clone()
+        .unwrap_or_else(|| c.access_token_alg.clone());
+    let checked = check_keys_and_alg(
+        tenant,
+        method,
+        Some(&alg),
+        b.jwks.as_ref(),
+        b.jwks_uri.as_deref(),
+    )?;
+    if let Some(roles) = &b.tenant_roles {
+        crate::tenants::check_platform_admin(tenant, roles)
+            .map_err(|why| invalid("tenant_roles", why))?;
+    }
+    let scopes = b.scopes.clone().map_or_else(
+        || serde_json::from_str::<Vec<String>>(&c.scopes).map_err(|e| corrupt("scopes", e)),
+        Ok,
+    )?;
+    if let Some(d) = &b.default_scopes {
+        if let Some(extra) = d.iter().find(|s| !scopes.contains(s)) {
+            return Err(invalid(
+                "default_scopes",
+                format!("`{extra}` is not in scopes"),
+            ));
+        }
+    }
+    let mut metadata: ClientMetadata =
+        serde_json::from_str(&c.metadata).map_err(|e| corrupt("metadata", e))?;
+    if let Some(v) = b.require_device_auth {
+        metadata.require_device_auth = v;
+    }
+    if let Some(v) = b.tls_client_certificate_bound_access_tokens {
+        metadata.tls_client_certificate_bound_access_tokens = v;
+    }
+    let identity = [
+        &b.tls_client_auth_subject_dn,
+        &b.tls_client_auth_san_dns,
+        &b.tls_client_auth_san_uri,
+        &b.tls_client_auth_san_ip,
+        &b.tls_client_auth_san_email,
+    ];
+    if identity.iter().any(|v| v.is_some()) {
+        metadata.tls_client_auth_subject_dn = b.tls_client_auth_subject_dn.clone();
+        metadata.tls_client_auth_san_dns = b.tls_client_auth_san_dns.clone();
+        metadata.tls_client_auth_san_uri = b.tls_client_auth_san_uri.clone();
+        metadata.tls_client_auth_san_ip = b.tls_client_auth_san_ip.clone();
+        metadata.tls_client_auth_san_email = b.tls_client_auth_san_email.clone();
+    }
+    let jwks_now = checked.jwks.clone().or_else(|| c.jwks.clone());
+    check_mtls(tenant, method, &metadata, jwks_now.as_deref())?;
+    let changes = ClientChanges {
+        metadata: Some(serde_json::to_string(&metadata).map_err(|e| corrupt("metadata", e))?),
+        name: b.name,
+        grant_types: b.grant_types.as_deref().map(json_list),
+        scopes: b.scopes.as_deref().map(json_list),
+        default_scopes: b.default_scopes.as_deref().map(json_list),
+        tenant_roles: b.tenant_roles.as_deref().map(json_list),
+        access_token_ttl: b.access_token_ttl.map(Some),
+        access_token_alg: b.access_token_alg.map(|_| checked.alg),
+        jwks: checked.jwks.map(Some),
+        jwks_uri: b.jwks_uri.map(Some),
+        disabled: b.disabled,
+    };
+    let event = actor.audit(
+        &tenant.id,
+        "client.update",
+        &format!("client:{}", c.client_id),
+        serde_json::json!({"disabled": changes.disabled, "scopes": changes.scopes}),
+    );
+    apply(store, svc, c, version, changes, event)
+        .await
+        .map_err(ClientError::Store)?
+        .ok_or(ClientError::Changed)
+}
+
+/// A stored value that does not parse: the row is damaged, never silently defaulted.
+fn corrupt(what: &str, e: impl std::fmt::Display) -> ClientError {
+    ClientError::Store(StoreError::Corrupt(format!("client {what}: {e}")))
+}
+
+/// A list column: a JSON array of strings.
+pub(crate) fn json_list<T: ToString>(items: &[T]) -> String {
+    serde_json::to_string(&items.iter().map(T::to_string).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
 }
 
 #[cfg(test)]
