@@ -4,12 +4,11 @@ use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::client_metadata::ClientMetadata;
 use domain::ids;
-use domain::model::{AuthMethod, ClientKind, GrantType};
+use domain::model::{AuthMethod, ClientKind};
 use domain::secrets::MasterKey;
 use josekit::jwk::KeyPair;
 use serde::{Deserialize, Serialize};
 use store::repo::clients::{self, ClientChanges, ClientRow};
-use store::repo::organizations;
 use store::repo::tenants::TenantRow;
 use store::Store;
 use tokens::http::{
@@ -21,82 +20,8 @@ use validator::Validate;
 
 use super::managed_tenant;
 use crate::actor::Actor;
-use crate::clients::valid_ip;
-use crate::clients::{check_keys_and_alg, check_mtls};
-pub use crate::clients::{valid_scopes, NewSecret, RotateSecret, UpdateClient};
-use crate::clients::{ClientError, NewClient};
-
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Reporting service", "auth_method": "client_secret_basic", "grant_types": ["client_credentials"], "scopes": ["read", "write"]}))]
-pub struct CreateClient {
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
-    pub name: String,
-    /// Optional; generated when absent. 1 to 100 of a-z, A-Z, 0-9, `-`, `_`, `.`.
-    #[validate(custom(function = "valid_client_id"))]
-    pub client_id: Option<String>,
-    pub auth_method: AuthMethod,
-    #[validate(length(min = 1, message = "give at least one grant type"))]
-    pub grant_types: Vec<GrantType>,
-    #[validate(custom(function = "valid_scopes"))]
-    pub scopes: Vec<String>,
-    /// Granted when a request names no scope; defaults to all of `scopes`.
-    #[validate(custom(function = "valid_scopes"))]
-    pub default_scopes: Option<Vec<String>>,
-    /// `tenant_admin` lets the client manage its tenant through this API.
-    #[serde(default)]
-    pub tenant_roles: Vec<domain::model::TenantRole>,
-    /// Access-token lifetime in seconds; the tenant's when absent.
-    #[validate(range(
-        min = 30,
-        max = 86400,
-        message = "must be between 30 and 86400 seconds"
-    ))]
-    pub access_token_ttl: Option<i64>,
-    /// `RS256` (default) or `ES256`, within the tenant's allowed algorithms.
-    pub access_token_alg: Option<String>,
-    /// private_key_jwt: the client's public keys inline …
-    #[schema(value_type = Option<Object>)]
-    pub jwks: Option<serde_json::Value>,
-    /// … or where it publishes them (https in production tenants).
-    #[validate(url(message = "must be a URL"))]
-    pub jwks_uri: Option<String>,
-    /// The organization that owns the client, if any.
-    pub organization_id: Option<String>,
-    /// `tls_client_auth` (RFC 8705 §2.1.2): the certificate's subject DN (RFC 4514, e.g.
-    /// `CN=client-1,O=Acme,C=US`) — or exactly one of the four SAN fields instead.
-    #[validate(length(min = 1, max = 1000, message = "must be 1 to 1000 characters"))]
-    pub tls_client_auth_subject_dn: Option<String>,
-    #[validate(length(min = 1, max = 253, message = "must be 1 to 253 characters"))]
-    pub tls_client_auth_san_dns: Option<String>,
-    #[validate(url(message = "must be a URI"))]
-    pub tls_client_auth_san_uri: Option<String>,
-    #[validate(custom(function = "valid_ip"))]
-    pub tls_client_auth_san_ip: Option<String>,
-    #[validate(email(message = "must be an email address"))]
-    pub tls_client_auth_san_email: Option<String>,
-    /// Token requests must identify a device: `X-Device-Authorization: BASIC
-    /// base64(device_id:device_secret)` or the device's certificate.
-    #[serde(default)]
-    pub require_device_auth: bool,
-    /// Tokens only over mutual TLS, bound to the client certificate (RFC 8705 §3.4).
-    #[serde(default)]
-    pub tls_client_certificate_bound_access_tokens: bool,
-}
-
-fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
-    let ok = (1..=100).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        let mut e = validator::ValidationError::new("client_id");
-        e.message = Some("1 to 100 of a-z, A-Z, 0-9, '-', '_', '.'".into());
-        Err(e)
-    }
-}
+use crate::clients::ClientError;
+pub use crate::clients::{valid_scopes, CreateClient, NewSecret, RotateSecret, UpdateClient};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"client_id": "reports", "name": "Reporting service", "kind": "application", "auth_method": "client_secret_basic", "grant_types": ["client_credentials"], "scopes": ["read", "write"], "default_scopes": ["read"], "tenant_roles": [], "access_token_ttl": null, "access_token_alg": "RS256", "jwks": null, "jwks_uri": null, "organization_id": null, "disabled": false, "created_at": 1767225600, "updated_at": 1767225600}))]
@@ -228,76 +153,8 @@ pub async fn create(
     master_key: web::Data<MasterKey>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let b = body.0;
-    super::check_platform_admin(&tenant, &b.tenant_roles)?;
-    let checked = check_keys_and_alg(
-        &tenant,
-        b.auth_method,
-        b.access_token_alg.as_deref(),
-        b.jwks.as_ref(),
-        b.jwks_uri.as_deref(),
-    )?;
-    if let Some(d) = &b.default_scopes {
-        if let Some(extra) = d.iter().find(|s| !b.scopes.contains(s)) {
-            return Err(ApiError::invalid(
-                "default_scopes",
-                format!("`{extra}` is not in scopes"),
-            ));
-        }
-    }
-    let metadata = ClientMetadata {
-        tls_client_auth_subject_dn: b.tls_client_auth_subject_dn,
-        tls_client_auth_san_dns: b.tls_client_auth_san_dns,
-        tls_client_auth_san_uri: b.tls_client_auth_san_uri,
-        tls_client_auth_san_ip: b.tls_client_auth_san_ip,
-        tls_client_auth_san_email: b.tls_client_auth_san_email,
-        require_device_auth: b.require_device_auth,
-        tls_client_certificate_bound_access_tokens: b.tls_client_certificate_bound_access_tokens,
-    };
-    check_mtls(&tenant, b.auth_method, &metadata, checked.jwks.as_deref())?;
-    if let Some(oid) = &b.organization_id {
-        let (tid, o) = (tenant.id.clone(), oid.clone());
-        if store
-            .run(move |c| organizations::find(c, &tid, &o))
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::invalid(
-                "organization_id",
-                "no such organization in this tenant",
-            ));
-        }
-    }
-    let new = NewClient {
-        client_id: b.client_id,
-        name: b.name,
-        kind: ClientKind::Application,
-        auth_method: b.auth_method,
-        grant_types: b.grant_types,
-        scopes: b.scopes,
-        default_scopes: b.default_scopes,
-        tenant_roles: b.tenant_roles.iter().map(|r| r.to_string()).collect(),
-        organization_id: b.organization_id,
-        access_token_ttl: b.access_token_ttl,
-        access_token_alg: checked.alg,
-        jwks: checked
-            .jwks
-            .as_deref()
-            .and_then(|j| serde_json::from_str(j).ok()),
-        jwks_uri: b.jwks_uri,
-        created_by: None,
-        metadata,
-    };
-    let (row, secret) = crate::clients::create(&store, &master_key, &tenant.id, new, |row| {
-        let details = serde_json::json!({"auth_method": row.auth_method});
-        Some(actor.audit(
-            &tenant.id,
-            "client.create",
-            &format!("client:{}", row.client_id),
-            details,
-        ))
-    })
-    .await?;
+    let (row, secret) =
+        crate::clients::register(&store, &master_key, &actor, &tenant, body.0).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,

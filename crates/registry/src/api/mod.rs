@@ -168,12 +168,3 @@ pub(crate) async fn managed_tenant(
     )
 )]
 pub struct RegistryApi;
-
-/// [`crate::tenants::check_platform_admin`], as the 422 of the `tenant_roles` field.
-pub(crate) fn check_platform_admin(
-    tenant: &TenantRow,
-    roles: &[domain::model::TenantRole],
-) -> Result<(), ApiError> {
-    crate::tenants::check_platform_admin(tenant, roles)
-        .map_err(|why| ApiError::invalid("tenant_roles", why))
-}
