@@ -332,6 +332,31 @@ struct AssertionClaims {
     jti: Option<String>,
 }
 
+/// RFC 7523 §3 on the assertion's times, with [`SKEW_SECS`] of clock skew: `exp` required and
+/// not past, at most [`MAX_ASSERTION_LIFETIME`] after `iat` (or now), `iat` and `nbf` not in
+/// the future. Returns `exp`.
+fn check_lifetime(claims: &AssertionClaims, now: i64) -> Result<i64, OAuthError> {
+    let exp = claims
+        .exp
+        .ok_or_else(|| bad_assertion("`exp` is required"))? as i64;
+    if exp <= now - SKEW_SECS {
+        return Err(bad_assertion("the assertion has expired"));
+    }
+    let start = claims.iat.map(|i| i as i64).unwrap_or(now);
+    if exp > start.max(now) + MAX_ASSERTION_LIFETIME + SKEW_SECS
+        || exp - start > MAX_ASSERTION_LIFETIME + SKEW_SECS
+    {
+        return Err(bad_assertion("`exp` may be at most 5 minutes after `iat`"));
+    }
+    if claims.iat.is_some_and(|i| i as i64 > now + SKEW_SECS) {
+        return Err(bad_assertion("`iat` is in the future"));
+    }
+    if claims.nbf.is_some_and(|n| n as i64 > now + SKEW_SECS) {
+        return Err(bad_assertion("the assertion is not valid yet (`nbf`)"));
+    }
+    Ok(exp)
+}
+
 fn bad_assertion(why: impl std::fmt::Display) -> OAuthError {
     OAuthError::invalid_client(format!("client_assertion: {why}"))
 }
@@ -385,25 +410,7 @@ async fn by_assertion(
     let production = tenant.environment == domain::model::Environment::Production;
     verify_signature(svc, &client, &jws, production).await?;
 
-    let now = now_unix();
-    let exp = claims
-        .exp
-        .ok_or_else(|| bad_assertion("`exp` is required"))? as i64;
-    if exp <= now - SKEW_SECS {
-        return Err(bad_assertion("the assertion has expired"));
-    }
-    let start = claims.iat.map(|i| i as i64).unwrap_or(now);
-    if exp > start.max(now) + MAX_ASSERTION_LIFETIME + SKEW_SECS
-        || exp - start > MAX_ASSERTION_LIFETIME + SKEW_SECS
-    {
-        return Err(bad_assertion("`exp` may be at most 5 minutes after `iat`"));
-    }
-    if claims.iat.is_some_and(|i| i as i64 > now + SKEW_SECS) {
-        return Err(bad_assertion("`iat` is in the future"));
-    }
-    if claims.nbf.is_some_and(|n| n as i64 > now + SKEW_SECS) {
-        return Err(bad_assertion("the assertion is not valid yet (`nbf`)"));
-    }
+    let exp = check_lifetime(&claims, now_unix())?;
     let aud_ok = |a: &str| a == tenant.token_endpoint || a == tenant.issuer;
     let aud_matches = match &claims.aud {
         Some(Audience::One(a)) => aud_ok(a),
@@ -540,3 +547,6 @@ fn verifier(alg: &str, jwk: &Jwk) -> Option<AssertionVerifier> {
     };
     Some(AssertionVerifier::Jose(v))
 }
+
+#[cfg(test)]
+mod tests;
