@@ -136,7 +136,10 @@ pub const AUTH_LOCKOUT_SECS: i64 = 300;
 pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 300;
 
 impl Client {
-    fn from_row(row: ClientRow, secrets: Vec<(Vec<u8>, Option<i64>)>) -> Result<Client, String> {
+    pub(crate) fn from_row(
+        row: ClientRow,
+        secrets: Vec<(Vec<u8>, Option<i64>)>,
+    ) -> Result<Client, String> {
         let list = |json: &str, what: &str| -> Result<Vec<String>, String> {
             serde_json::from_str(json).map_err(|e| format!("client {} {what}: {e}", row.client_id))
         };

@@ -471,3 +471,6 @@ pub fn resolve_scope(client: &Client, requested: Option<&str>) -> Result<String,
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,60 @@
+//! The scope rule of RFC 6749 §3.3, one test per case.
+
+use store::repo::clients::ClientRow;
+
+use super::resolve_scope;
+use crate::service::Client;
+
+fn client(scopes: &str, default_scopes: &str) -> Client {
+    let row = ClientRow {
+        id: "pk".into(),
+        tenant_id: "t".into(),
+        client_id: "c".into(),
+        kind: "application".into(),
+        name: "c".into(),
+        organization_id: None,
+        auth_method: "client_secret_basic".into(),
+        grant_types: r#"["client_credentials"]"#.into(),
+        scopes: scopes.into(),
+        default_scopes: default_scopes.into(),
+        tenant_roles: "[]".into(),
+        access_token_ttl: None,
+        access_token_alg: "RS256".into(),
+        jwks: None,
+        jwks_uri: None,
+        metadata: "{}".into(),
+        disabled: false,
+        failed_auth_count: 0,
+        locked_until: None,
+        created_by: None,
+        created_at: 0,
+        updated_at: 0,
+        version: 1,
+    };
+    Client::from_row(row, Vec::new()).unwrap()
+}
+
+#[test]
+fn no_scope_asked_gets_the_default_ones() {
+    let c = client(r#"["read","write"]"#, r#"["read"]"#);
+    assert_eq!(resolve_scope(&c, None).unwrap(), "read");
+    assert_eq!(resolve_scope(&c, Some("  ")).unwrap(), "read");
+}
+
+#[test]
+fn star_asks_for_every_allowed_scope() {
+    let c = client(r#"["read","write"]"#, r#"["read"]"#);
+    assert_eq!(resolve_scope(&c, Some("*")).unwrap(), "read write");
+}
+
+#[test]
+fn asked_scopes_are_granted_once_each_or_refused_whole() {
+    let c = client(r#"["read","write"]"#, r#"["read"]"#);
+    assert_eq!(
+        resolve_scope(&c, Some("write read write")).unwrap(),
+        "write read"
+    );
+    let e = resolve_scope(&c, Some("read admin")).unwrap_err();
+    assert_eq!(e.code, crate::error::OAuthErrorCode::InvalidScope);
+    assert!(e.description.contains("`admin`"), "{}", e.description);
+}
