@@ -91,11 +91,20 @@ impl People {
     ) -> Result<UserRow, SignInError> {
         let tenant = at.tenant;
         // Not an address: no user has it, and it gets the same work and answer as a wrong one.
-        let email = domain::email::normalize(email).unwrap_or_default();
+        let normalized = domain::email::normalize(email).unwrap_or_default();
+        // Users created before emails were normalized keep the lower-cased form they were
+        // stored in (a Unicode domain); they are found by it when the normal form is not.
+        let legacy = Some(email.trim().to_lowercase()).filter(|l| *l != normalized);
         let tid = tenant.id.clone();
         let user = self
             .store
-            .run(move |c| users::find_by_email(c, &tid, &email))
+            .run(move |c| match users::find_by_email(c, &tid, &normalized)? {
+                Some(u) => Ok(Some(u)),
+                None => match legacy {
+                    Some(l) => users::find_by_email(c, &tid, &l),
+                    None => Ok(None),
+                },
+            })
             .await
             .map_err(store_error)?;
         let (pw, hash) = (

@@ -463,3 +463,39 @@ async fn concurrent_requests_share_one_fetch_of_a_jwks_uri() {
         "20 requests at once, one outbound connection"
     );
 }
+
+/// A person stored before emails were normalized (a Unicode domain, as typed) still signs in.
+#[actix_web::test]
+async fn a_person_stored_before_normalization_still_signs_in() {
+    let env = env();
+    let acme = env.tenant("acme", Environment::Sandbox).await;
+    let hash = domain::password::hash_password("correct horse battery staple").unwrap();
+    let legacy = store::repo::users::UserRow::new(
+        &acme.id,
+        "zoë@acmé.example".into(),
+        hash,
+        false,
+        "[]".into(),
+        domain::now_unix(),
+    );
+    env.state
+        .store
+        .run(move |c| store::repo::users::insert(c, &legacy))
+        .await
+        .unwrap();
+    let app = test::init_service(build(&env.state)).await;
+    let (s, _, b) = send(
+        &app,
+        post_form(
+            &token_url("acme"),
+            form(&[
+                ("grant_type", "password"),
+                ("client_id", "portal"),
+                ("username", "Zoë@Acmé.example"),
+                ("password", "correct horse battery staple"),
+            ]),
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+}
