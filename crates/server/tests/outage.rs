@@ -213,7 +213,7 @@ async fn terminated_sessions_are_replaced_without_a_restart() {
 
 #[actix_web::test]
 async fn a_database_restart_is_503_while_down_and_heals_after() {
-    let cluster = PgCluster::start();
+    let cluster = PgCluster::start().unwrap();
     let db = TestDb::postgres(&cluster.admin_url);
     let state = state_on(&db);
     let p = setup(&state).await;
@@ -222,7 +222,7 @@ async fn a_database_restart_is_503_while_down_and_heals_after() {
         assert_eq!(a.status, 200, "{a:?}");
     }
 
-    cluster.stop();
+    cluster.stop().unwrap();
     // Light load through the outage, past the caches' 5 s bound.
     let down = Instant::now();
     let mut unavailable = std::collections::BTreeSet::new();
@@ -242,7 +242,7 @@ async fn a_database_restart_is_503_while_down_and_heals_after() {
         );
     }
 
-    cluster.resume();
+    cluster.resume().unwrap();
     let took = recovers(&app, &p, Duration::from_secs(15)).await;
     eprintln!("recovered from a database restart in {took:?}");
     for a in round(&app, &p).await {
