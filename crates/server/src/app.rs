@@ -10,7 +10,7 @@ use domain::secrets::MasterKey;
 use integrations::mail::Mailer;
 use integrations::signin::People;
 use store::Store;
-use tokens::http::{body_limits, edge, query_config, request_context, BodyLimits, Edge};
+use tokens::http::{body_limits, edge, query_config, request_context, Edge};
 use tokens::password_gate::PasswordGate;
 use tokens::TokenService;
 use utoipa_swagger_ui::SwaggerUi;
@@ -26,14 +26,13 @@ pub struct AppState {
     pub store: Store,
     pub master_key: Arc<MasterKey>,
     pub public_url: String,
-    pub limits: BodyLimits,
     pub spec: Arc<utoipa::openapi::OpenApi>,
     pub tokens: web::Data<TokenService>,
     /// Which proxies may forward client certificates (none by default).
     pub proxy: ProxyTrust,
     /// Bounds the argon2 work of sign-ins and user creation.
     pub password_gate: web::Data<PasswordGate>,
-    /// Body deadline and size limits enforced before any handler.
+    /// Body deadline and size limits, enforced before any handler (and by the extractors).
     pub edge: Edge,
 }
 
@@ -56,7 +55,6 @@ impl AppState {
         gate: PasswordGate,
     ) -> Self {
         let master_key = Arc::new(master_key);
-        let limits = BodyLimits::default();
         let password_gate = web::Data::new(gate);
         // The token endpoint reaches people's accounts through the trait; this is the plug.
         let people = People::new(
@@ -73,15 +71,11 @@ impl AppState {
             store,
             master_key,
             public_url,
-            limits,
             spec: Arc::new(openapi::spec()),
             tokens,
             proxy: ProxyTrust::default(),
             password_gate,
-            edge: Edge {
-                limits,
-                ..Edge::default()
-            },
+            edge: Edge::default(),
         }
     }
 
@@ -109,7 +103,7 @@ pub fn build(
         InitError = (),
     >,
 > {
-    let (json, form, payload) = body_limits(state.limits);
+    let (json, form, payload) = body_limits(state.edge.limits);
     App::new()
         .app_data(web::Data::new(state.store.clone()))
         .app_data(web::Data::from(state.master_key.clone()))

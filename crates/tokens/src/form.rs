@@ -22,15 +22,8 @@ impl Form {
     /// Reads and parses the request body. Reads it to the end whenever possible, so the
     /// client keeps its keep-alive connection even when the request is refused.
     pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<Form, OAuthError> {
-        let declared = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if declared.is_some_and(|n| n > MAX_FORM_BYTES as u64) {
-            // Refused before reading: a client announcing a terabyte gets its answer now.
-            return Err(OAuthError::too_large(MAX_FORM_BYTES));
-        }
+        // A declared Content-Length over the limit never gets here: the edge answers it before
+        // the body is read. This bounds bodies that announce no length (chunked).
         let mut body = web::BytesMut::new();
         let mut too_large = false;
         while let Some(chunk) = payload.next().await {

@@ -138,11 +138,16 @@ impl JwksFetcher {
         refresh: bool,
         production: bool,
     ) -> Result<Arc<KeySet>, FetchError> {
-        if let Some(mut e) = self.cache.get_mut(uri) {
-            if e.fetched_at.elapsed() < JWKS_TTL {
-                if !refresh {
+        // The common case (a known kid, a fresh copy) takes a shared lock only: every
+        // private_key_jwt request of every client with a jwks_uri passes here.
+        if !refresh {
+            if let Some(e) = self.cache.get(uri) {
+                if e.fetched_at.elapsed() < JWKS_TTL {
                     return Ok(e.set.clone());
                 }
+            }
+        } else if let Some(mut e) = self.cache.get_mut(uri) {
+            if e.fetched_at.elapsed() < JWKS_TTL {
                 if e.window_start.elapsed() >= REFRESH_WINDOW {
                     e.window_start = Instant::now();
                     e.refreshes = 0;

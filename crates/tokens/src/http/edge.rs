@@ -22,7 +22,7 @@ use futures_util::Stream;
 
 use super::error::problem_response;
 use super::{ApiError, BodyLimits};
-use crate::error::{OAuthError, OAuthErrorCode};
+use crate::error::OAuthError;
 
 /// What the edge enforces; `App::app_data(web::Data<Edge>)`.
 #[derive(Debug, Clone, Copy)]
@@ -80,10 +80,6 @@ impl ConnectionCap {
             admitted: before < self.cap,
         });
     }
-
-    pub fn open(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
-    }
 }
 
 /// Whether `raw` (a path or query as sent) percent-encodes a control character: C0 (NUL, CR,
@@ -111,28 +107,30 @@ fn is_oauth(path: &str) -> bool {
 }
 
 /// A refusal in the dialect of the route: an RFC 6749 error on the OAuth endpoints, an RFC 9457
-/// problem elsewhere.
-fn refusal(path: &str, status: StatusCode, description: String, close: bool) -> HttpResponse {
-    let mut response = if is_oauth(path) {
-        let code = if status == StatusCode::SERVICE_UNAVAILABLE {
-            OAuthErrorCode::TemporarilyUnavailable
+/// problem elsewhere; a 503 says when to retry.
+fn refusal(oauth: bool, status: StatusCode, description: String, close: bool) -> HttpResponse {
+    let mut response = if oauth {
+        let error = if status == StatusCode::SERVICE_UNAVAILABLE {
+            OAuthError::unavailable(description)
         } else {
-            OAuthErrorCode::InvalidRequest
+            OAuthError {
+                status: Some(status),
+                ..OAuthError::invalid_request(description)
+            }
         };
-        let mut r = actix_web::ResponseError::error_response(&OAuthError::new(code, description));
-        *r.status_mut() = status;
-        r
+        actix_web::ResponseError::error_response(&error)
     } else {
         let mut problem = ApiError::problem_for_status(status);
         problem.detail = Some(description);
-        problem_response(&problem)
+        let mut r = problem_response(&problem);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+            );
+        }
+        r
     };
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(crate::error::RETRY_AFTER_SECS),
-        );
-    }
     if close {
         response
             .head_mut()
@@ -160,10 +158,10 @@ pub async fn edge<B: MessageBody + 'static>(
         .app_data::<web::Data<Edge>>()
         .map(|e| *e.get_ref())
         .unwrap_or_default();
-    let path = req.path().to_owned();
+    let oauth = is_oauth(req.path());
     let refuse = |req: ServiceRequest, status, why: String, close| {
         let (http, _) = req.into_parts();
-        Ok(ServiceResponse::new(http, refusal(&path, status, why, close)).map_into_right_body())
+        Ok(ServiceResponse::new(http, refusal(oauth, status, why, close)).map_into_right_body())
     };
     if req
         .conn_data::<ConnectionSlot>()
@@ -185,7 +183,7 @@ pub async fn edge<B: MessageBody + 'static>(
             false,
         );
     }
-    let limit = if is_oauth(&path) {
+    let limit = if oauth {
         config.limits.form
     } else {
         config.limits.json
@@ -225,7 +223,7 @@ pub async fn edge<B: MessageBody + 'static>(
             "the request body did not arrive within {} seconds",
             config.body_timeout.as_secs()
         );
-        let r = refusal(&path, StatusCode::REQUEST_TIMEOUT, why, true);
+        let r = refusal(oauth, StatusCode::REQUEST_TIMEOUT, why, true);
         return Ok(ServiceResponse::new(http, r).map_into_right_body());
     }
     Ok(response.map_into_left_body())

@@ -17,7 +17,7 @@ impl Default for BodyLimits {
     fn default() -> Self {
         BodyLimits {
             json: 256 * 1024,
-            form: 64 * 1024,
+            form: crate::form::MAX_FORM_BYTES,
         }
     }
 }

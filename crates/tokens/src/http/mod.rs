@@ -7,7 +7,7 @@ pub mod metrics;
 mod request_id;
 mod rest;
 
-pub use edge::{edge, encodes_control, has_control, ConnectionCap, Edge};
+pub use edge::{edge, has_control, ConnectionCap, Edge};
 pub use error::{ApiError, BodyProblems, CommonProblems, FieldError, Problem};
 pub use limits::{body_limits, query_config, BodyLimits};
 pub use request_id::{current_request_id, peer_ip, request_context, REQUEST_ID_HEADER};
