@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use store::repo::devices::{self, DeviceRow};
 use store::Store;
 use tokens::http::{
-    etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
+    etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
 };
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -106,23 +106,17 @@ fn binding(
     certificate: Option<&str>,
     thumbprint: Option<&str>,
 ) -> Result<Option<String>, ApiError> {
-    let invalid = |field: &str, message: String| {
-        ApiError::Validation(vec![FieldError {
-            field: field.into(),
-            message,
-        }])
-    };
     match (certificate, thumbprint) {
-        (Some(_), Some(_)) => Err(invalid(
+        (Some(_), Some(_)) => Err(ApiError::invalid(
             "certificate",
-            "give a certificate or a thumbprint, not both".into(),
+            "give a certificate or a thumbprint, not both",
         )),
         (Some(pem), None) => certs::thumbprint_of_pem(pem)
             .map(Some)
-            .map_err(|e| invalid("certificate", e.to_string())),
+            .map_err(|e| ApiError::invalid("certificate", e.to_string())),
         (None, Some(t)) => certs::parse_thumbprint(t)
             .map(Some)
-            .map_err(|e| invalid("thumbprint", e.to_string())),
+            .map_err(|e| ApiError::invalid("thumbprint", e.to_string())),
         (None, None) => Ok(None),
     }
 }
@@ -153,10 +147,7 @@ pub async fn create(
     let body = body.0;
     let thumbprint = binding(body.certificate.as_deref(), body.thumbprint.as_deref())?;
     if thumbprint.is_none() && tenant.environment == Environment::Production.as_str() {
-        return Err(ApiError::Validation(vec![FieldError {
-            field: "certificate".into(),
-            message: "production tenants bind device tokens to the device's certificate: give certificate (PEM) or thumbprint".into(),
-        }]));
+        return Err(ApiError::invalid("certificate", "production tenants bind device tokens to the device's certificate: give certificate (PEM) or thumbprint"));
     }
     let crate::devices::Registered { row, secret, token } = crate::devices::create(
         &store,
@@ -402,12 +393,7 @@ pub async fn certificate(
     svc: web::Data<TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let thumbprint = binding(body.0.certificate.as_deref(), body.0.thumbprint.as_deref())?
-        .ok_or_else(|| {
-            ApiError::Validation(vec![FieldError {
-                field: "certificate".into(),
-                message: "give a certificate or a thumbprint".into(),
-            }])
-        })?;
+        .ok_or_else(|| ApiError::invalid("certificate", "give a certificate or a thumbprint"))?;
     let (_, token) = reissue(
         &actor,
         &path,

@@ -5,7 +5,7 @@ use domain::secrets::MasterKey;
 use serde::{Deserialize, Serialize};
 use store::repo::signing_keys::{self, SigningKeyRow};
 use store::Store;
-use tokens::http::{ApiError, BodyProblems, CommonProblems, FieldError, Problem, Valid};
+use tokens::http::{ApiError, BodyProblems, CommonProblems, Problem, Valid};
 use tokens::keys::SigningAlg;
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -118,12 +118,8 @@ pub async fn create(
     svc: web::Data<TokenService>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let alg = SigningAlg::parse(&body.0.alg).ok_or_else(|| {
-        ApiError::Validation(vec![FieldError {
-            field: "alg".into(),
-            message: "must be RS256 or ES256".into(),
-        }])
-    })?;
+    let alg = SigningAlg::parse(&body.0.alg)
+        .ok_or_else(|| ApiError::invalid("alg", "must be RS256 or ES256"))?;
     let row = crate::keys::create(&store, &svc, &master_key, &actor, &tenant, alg).await?;
     Ok(HttpResponse::Created().json(view(&row)))
 }

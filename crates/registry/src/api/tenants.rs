@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use store::repo::tenants::{self, TenantChanges, TenantRow};
 use store::Store;
 use tokens::http::{
-    etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
+    etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
 };
 use tokens::TokenService;
 use utoipa::ToSchema;
@@ -117,12 +117,10 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     actor.require_platform_admin()?;
     let body = body.0;
-    let slug: TenantSlug = body.slug.parse().map_err(|e: domain::model::ParseError| {
-        ApiError::Validation(vec![FieldError {
-            field: "slug".into(),
-            message: e.reason,
-        }])
-    })?;
+    let slug: TenantSlug = body
+        .slug
+        .parse()
+        .map_err(|e: domain::model::ParseError| ApiError::invalid("slug", e.reason))?;
     let row = crate::tenants::create(
         &store,
         &master_key,

@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use store::repo::trust_anchors::{self, TrustAnchorRow};
 use store::Store;
-use tokens::http::{ApiError, BodyProblems, CommonProblems, FieldError, Problem, Valid};
+use tokens::http::{ApiError, BodyProblems, CommonProblems, Problem, Valid};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -139,10 +139,7 @@ impl From<crate::trust_anchors::AnchorError> for ApiError {
     fn from(e: crate::trust_anchors::AnchorError) -> Self {
         use crate::trust_anchors::AnchorError as E;
         match e {
-            E::Invalid(message) => ApiError::Validation(vec![FieldError {
-                field: "pem".into(),
-                message,
-            }]),
+            E::Invalid(message) => ApiError::invalid("pem", message),
             E::Duplicate => ApiError::Conflict(e.to_string()),
             E::NotFound => ApiError::NotFound("trust anchor".into()),
             E::Store(e) => e.into(),

@@ -8,7 +8,7 @@ use store::repo::memberships::{self, MembershipRow};
 use store::repo::users::{self, UserRow};
 use store::{Store, StoreError};
 use tokens::http::{
-    etag, if_match, ApiError, BodyProblems, CommonProblems, FieldError, PageQuery, Problem, Valid,
+    etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
 };
 use tokens::password_gate::PasswordGate;
 use utoipa::ToSchema;
@@ -250,10 +250,7 @@ impl From<crate::users::UserError> for ApiError {
     fn from(e: crate::users::UserError) -> Self {
         use crate::users::UserError as E;
         match e {
-            E::Invalid { field, message } => ApiError::Validation(vec![FieldError {
-                field: field.into(),
-                message,
-            }]),
+            E::Invalid { field, message } => ApiError::invalid(field, message),
             E::EmailTaken => ApiError::Conflict(e.to_string()),
             E::NotFound => ApiError::NotFound("user".into()),
             E::Changed => ApiError::PreconditionFailed,

@@ -189,10 +189,10 @@ impl PageQuery {
     pub fn resolve(&self) -> Result<(i64, Option<String>), ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ApiError::Validation(vec![FieldError {
-                field: "limit".into(),
-                message: format!("must be between 1 and {MAX_PAGE}"),
-            }]));
+            return Err(ApiError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
         }
         let after = match &self.cursor {
             None => None,
