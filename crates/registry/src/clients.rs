@@ -84,7 +84,7 @@ impl NewClient {
 
     /// The row of this client in `tenant_id`.
     pub fn into_row(self, tenant_id: &str, now: i64) -> ClientRow {
-        let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        let json = json_list::<String>;
         let grant_types: Vec<String> = self.grant_types.iter().map(|g| g.to_string()).collect();
         ClientRow {
             id: ids::new_id(),
@@ -606,8 +606,8 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> ClientError {
     ClientError::Store(StoreError::Corrupt(format!("client {what}: {e}")))
 }
 
-/// A list column: a JSON array of strings.
-pub(crate) fn json_list<T: ToString>(items: &[T]) -> String {
+/// A list column (scopes, grant types, roles): a JSON array of strings.
+pub fn json_list<T: ToString>(items: &[T]) -> String {
     serde_json::to_string(&items.iter().map(T::to_string).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".into())
 }

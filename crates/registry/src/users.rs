@@ -98,11 +98,6 @@ fn check_roles(
     Ok(())
 }
 
-fn roles_json(roles: &[TenantRole]) -> String {
-    serde_json::to_string(&roles.iter().map(|r| r.as_str()).collect::<Vec<_>>())
-        .unwrap_or_else(|_| "[]".into())
-}
-
 /// Checks that every organization belongs to the tenant; the rows to store.
 fn membership_rows(
     conn: &mut store::DbConnection,
@@ -149,7 +144,7 @@ pub async fn create(
         email,
         hash,
         new.mfa_enabled,
-        roles_json(&new.tenant_roles),
+        crate::clients::json_list(&new.tenant_roles),
         now,
     );
     let event = actor.audit(
@@ -197,7 +192,10 @@ pub async fn update(
     )?;
     let changes = UserChanges {
         mfa_enabled: update.mfa_enabled,
-        tenant_roles: update.tenant_roles.as_deref().map(roles_json),
+        tenant_roles: update
+            .tenant_roles
+            .as_deref()
+            .map(crate::clients::json_list),
         disabled: update.disabled,
     };
     let event = actor.audit(

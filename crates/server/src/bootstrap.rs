@@ -86,7 +86,7 @@ pub async fn run(
         |_| None,
         move |c, tenant| {
             let now = now_unix();
-            let platform_admin = json_list(&[TenantRole::PlatformAdmin.as_str()]);
+            let platform_admin = registry::clients::json_list(&[TenantRole::PlatformAdmin]);
             let user = UserRow::new(&tenant.id, email, password_hash, true, platform_admin, now);
             let mut admin =
                 registry::clients::NewClient::machine("Platform automation", &["admin"]);
@@ -119,8 +119,4 @@ pub async fn run(
         Err(registry::tenants::TenantError::Store(e)) => Err(e.into()),
         Err(e) => Err(crypto(&e)),
     }
-}
-
-fn json_list(items: &[&str]) -> String {
-    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
 }
