@@ -40,3 +40,6 @@ impl ClientMetadata {
         .count()
     }
 }
+
+// Stored as JSON in the clients table; an unknown or mistyped field is an error when read.
+crate::stored_as_json!(ClientMetadata, "client metadata");

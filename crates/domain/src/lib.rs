@@ -10,7 +10,9 @@ pub mod email;
 pub mod ids;
 pub mod model;
 pub mod password;
+pub mod scopes;
 pub mod secrets;
+pub mod tenant_settings;
 
 /// Seconds since the Unix epoch. All timestamps in Portcullis are stored this way: identical in
 /// both SQL dialects, cheap to compare on the token path, and what JWT `iat`/`exp` use anyway.

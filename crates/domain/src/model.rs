@@ -62,6 +62,16 @@ macro_rules! vocabulary {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
         }
+
+        // What the store's rows convert through (diesel `deserialize_as` / `serialize_as`).
+        impl TryFrom<String> for $name {
+            type Error = ParseError;
+            fn try_from(s: String) -> Result<Self, ParseError> { s.parse() }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String { v.as_str().to_owned() }
+        }
     };
 }
 
@@ -139,6 +149,11 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// Algorithms a tenant signs tokens with (JWA names). Every tenant has an active key of each.
+    SigningAlg, "signing algorithm" { Rs256 => "RS256", Es256 => "ES256" }
+);
+
+vocabulary!(
     /// Life cycle of a tenant signing key.
     KeyState, "key state" { Next => "next", Active => "active", Retired => "retired" }
 );
@@ -201,3 +216,68 @@ impl fmt::Display for TenantSlug {
 
 #[cfg(test)]
 mod tests;
+
+/// A list stored as a JSON array of `T` (scopes, grant types, roles): parsed once when the row
+/// is read, so an entry that is not a `T` is an error there, not a silently dropped value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JsonList<T>(pub Vec<T>);
+
+impl<T> Default for JsonList<T> {
+    fn default() -> Self {
+        JsonList(Vec::new())
+    }
+}
+
+impl<T> std::ops::Deref for JsonList<T> {
+    type Target = Vec<T>;
+    fn deref(&self) -> &Vec<T> {
+        &self.0
+    }
+}
+
+impl<T> From<Vec<T>> for JsonList<T> {
+    fn from(v: Vec<T>) -> Self {
+        JsonList(v)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> TryFrom<String> for JsonList<T> {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        serde_json::from_str(&s).map_err(|e| ParseError {
+            what: "stored list",
+            reason: e.to_string(),
+        })
+    }
+}
+
+impl<T: Serialize> From<JsonList<T>> for String {
+    fn from(v: JsonList<T>) -> String {
+        // A Vec of strings or vocabulary names always serialises.
+        serde_json::to_string(&v.0).unwrap_or_else(|_| "[]".to_owned())
+    }
+}
+
+/// Implements the store's conversions for a type kept as a JSON object in a text column.
+#[macro_export]
+macro_rules! stored_as_json {
+    ($name:ty, $what:literal) => {
+        impl TryFrom<String> for $name {
+            type Error = $crate::model::ParseError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                serde_json::from_str(&s).map_err(|e| $crate::model::ParseError {
+                    what: $what,
+                    reason: e.to_string(),
+                })
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                // Plain data (strings, numbers, lists): serialising cannot fail.
+                serde_json::to_string(&v).unwrap_or_else(|_| "{}".to_owned())
+            }
+        }
+    };
+}

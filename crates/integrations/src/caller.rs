@@ -5,15 +5,15 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
-use domain::model::{MembershipRole, OrganizationKind, TenantRole};
+use domain::model::{MembershipRole, TenantRole};
 use domain::now_unix;
+use http::ApiError;
 use registry::actor::Actor;
 use store::repo::audit::AuditRow;
 use store::repo::memberships;
 use store::repo::organizations::{self, OrganizationRow};
 use store::repo::users::{self, UserRow};
 use store::Store;
-use tokens::http::ApiError;
 
 /// How recent a sign-in with the emailed code must be for issuing or rotating secrets.
 pub const STEP_UP_MAX_AGE: i64 = 10 * 60;
@@ -101,12 +101,7 @@ impl Caller {
             })
             .await?;
         match found {
-            Some((org, role)) => {
-                let role = role
-                    .parse()
-                    .map_err(|e| ApiError::Internal(format!("membership role: {e}")))?;
-                Ok((org, role))
-            }
+            Some((org, role)) => Ok((org, role)),
             None => Err(ApiError::NotFound("entity".into())),
         }
     }
@@ -130,9 +125,4 @@ impl Caller {
     pub fn audit(&self, action: &str, target: &str, details: serde_json::Value) -> AuditRow {
         self.actor.audit(self.tenant_id(), action, target, details)
     }
-}
-
-/// An organization's kind as stored.
-pub fn kind_of(org: &OrganizationRow) -> Option<OrganizationKind> {
-    org.kind.parse().ok()
 }

@@ -8,8 +8,8 @@ use store::repo::audit::{self, AuditRow};
 use store::repo::enrollments::{self, EnrollmentRow};
 use store::repo::organizations::OrganizationRow;
 use store::{Store, StoreError};
-use tokens::service::Changed;
-use tokens::TokenService;
+use tokens::cache::Caches;
+use tokens::cache::Changed;
 
 /// Asks for `vendor` to act for `department` (again, after a refusal or a revocation).
 /// `Err(existing)` when an enrollment of the pair is already pending or active.
@@ -27,7 +27,7 @@ pub async fn request(
         tenant_id: vendor.tenant_id.clone(),
         vendor_id: vendor.id.clone(),
         department_id: department.id.clone(),
-        status: EnrollmentStatus::Pending.to_string(),
+        status: EnrollmentStatus::Pending,
         requested_by: Some(by.clone()),
         decided_by: None,
         created_at: now,
@@ -57,7 +57,7 @@ pub async fn request(
 /// Moves the enrollment from one of `from` to `to`; `None` if it is in another state.
 pub async fn transition(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     enrollment: &EnrollmentRow,
     from: &'static [&'static str],
     to: EnrollmentStatus,
@@ -78,9 +78,11 @@ pub async fn transition(
             enrollments::find(c, &tid, &eid)
         })
         .await?;
-    svc.invalidate(Changed::Enrollment {
-        vendor_id: &enrollment.vendor_id,
-        department_id: &enrollment.department_id,
-    });
+    caches
+        .invalidate(Changed::Enrollment {
+            vendor_id: &enrollment.vendor_id,
+            department_id: &enrollment.department_id,
+        })
+        .await;
     Ok(updated)
 }

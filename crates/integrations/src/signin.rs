@@ -40,7 +40,10 @@ fn store_error(e: StoreError) -> SignInError {
 }
 
 fn roles_of(user: &UserRow) -> Vec<String> {
-    serde_json::from_str(&user.tenant_roles).unwrap_or_default()
+    user.tenant_roles
+        .iter()
+        .map(|r| r.as_str().to_owned())
+        .collect()
 }
 
 /// A sign-in event for the audit log (never the password or the code). The actor is written
@@ -54,7 +57,7 @@ fn event(at: Attempt<'_>, user: &UserRow, action: &str, details: serde_json::Val
         target: format!("user:{}", user.id),
         at: now_unix(),
         client_ip: at.ip.map(str::to_owned),
-        request_id: tokens::http::current_request_id(),
+        request_id: http::current_request_id(),
         details: details.to_string(),
     }
 }

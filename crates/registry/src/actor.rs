@@ -10,9 +10,9 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest};
 use domain::model::{TenantRole, TenantSlug};
 use domain::{ids, now_unix};
+use http::{current_request_id, ApiError};
 use store::repo::audit::AuditRow;
 use store::repo::tenants::TenantRow;
-use tokens::http::{current_request_id, ApiError};
 use tokens::Bearer;
 
 pub struct Actor {
@@ -26,7 +26,7 @@ impl FromRequest for Actor {
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let bearer = Bearer::from_request(req, payload);
-        let ip = tokens::http::peer_ip(req);
+        let ip = http::peer_ip(req);
         Box::pin(async move {
             Ok(Actor {
                 bearer: bearer.await?,

@@ -1,20 +1,20 @@
 //! Creating OAuth clients and their secrets.
 
 use domain::client_metadata::ClientMetadata;
-use domain::model::{AuthMethod, ClientKind, Environment, GrantType};
+use domain::model::{AuthMethod, ClientKind, Environment, GrantType, SigningAlg, TenantRole};
 use serde::{Deserialize, Serialize};
 use store::repo::tenants::TenantRow;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::tenants::TenantSettings;
 use domain::secrets::{generate_secret, MasterKey};
+use domain::tenant_settings::TenantSettings;
 use domain::{ids, now_unix};
 use store::repo::audit::AuditRow;
 use store::repo::clients::{self, ClientChanges, ClientRow, ClientSecretRow};
 use store::{Store, StoreError};
-use tokens::service::Changed;
-use tokens::TokenService;
+use tokens::cache::Caches;
+use tokens::cache::Changed;
 
 /// What a new client is.
 #[derive(Debug, Clone)]
@@ -26,10 +26,10 @@ pub struct NewClient {
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub default_scopes: Option<Vec<String>>,
-    pub tenant_roles: Vec<String>,
+    pub tenant_roles: Vec<TenantRole>,
     pub organization_id: Option<String>,
     pub access_token_ttl: Option<i64>,
-    pub access_token_alg: String,
+    pub access_token_alg: SigningAlg,
     pub jwks: Option<serde_json::Value>,
     pub jwks_uri: Option<String>,
     /// The person who created it (integration accounts).
@@ -74,7 +74,7 @@ impl NewClient {
             tenant_roles: Vec::new(),
             organization_id: None,
             access_token_ttl: None,
-            access_token_alg: "RS256".to_owned(),
+            access_token_alg: SigningAlg::Rs256,
             jwks: None,
             jwks_uri: None,
             created_by: None,
@@ -84,25 +84,26 @@ impl NewClient {
 
     /// The row of this client in `tenant_id`.
     pub fn into_row(self, tenant_id: &str, now: i64) -> ClientRow {
-        let json = json_list::<String>;
-        let grant_types: Vec<String> = self.grant_types.iter().map(|g| g.to_string()).collect();
         ClientRow {
             id: ids::new_id(),
             tenant_id: tenant_id.to_owned(),
             client_id: self.client_id.unwrap_or_else(ids::new_id),
-            kind: self.kind.to_string(),
+            kind: self.kind,
             name: self.name,
             organization_id: self.organization_id,
-            auth_method: self.auth_method.to_string(),
-            grant_types: json(&grant_types),
-            default_scopes: json(self.default_scopes.as_ref().unwrap_or(&self.scopes)),
-            scopes: json(&self.scopes),
-            tenant_roles: json(&self.tenant_roles),
+            auth_method: self.auth_method,
+            grant_types: self.grant_types.into(),
+            default_scopes: self
+                .default_scopes
+                .unwrap_or_else(|| self.scopes.clone())
+                .into(),
+            scopes: self.scopes.into(),
+            tenant_roles: self.tenant_roles.into(),
             access_token_ttl: self.access_token_ttl,
             access_token_alg: self.access_token_alg,
             jwks: self.jwks.map(|j| j.to_string()),
             jwks_uri: self.jwks_uri,
-            metadata: serde_json::to_string(&self.metadata).unwrap_or_else(|_| "{}".into()),
+            metadata: self.metadata,
             disabled: false,
             failed_auth_count: 0,
             locked_until: None,
@@ -129,7 +130,7 @@ pub enum ClientError {
     Crypto(String),
     /// The client authenticates with keys or a certificate: it has no secret to rotate.
     #[error("the client authenticates with {0}, not a secret")]
-    NoSecret(String),
+    NoSecret(AuthMethod),
 }
 
 /// Creates the client; returns it and, for secret methods, the secret (shown once). `audit`
@@ -186,18 +187,14 @@ pub async fn create(
 /// does not authenticate with a secret is refused.
 pub async fn rotate_secret(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     master_key: &MasterKey,
     client: &ClientRow,
     overlap: i64,
     audit: impl FnOnce(&str) -> AuditRow,
 ) -> Result<(String, String), ClientError> {
-    if !client
-        .auth_method
-        .parse::<AuthMethod>()
-        .is_ok_and(AuthMethod::uses_secret)
-    {
-        return Err(ClientError::NoSecret(client.auth_method.clone()));
+    if !client.auth_method.uses_secret() {
+        return Err(ClientError::NoSecret(client.auth_method));
     }
     let client_pk = &client.id;
     let secret = generate_secret().map_err(|e| ClientError::Crypto(e.to_string()))?;
@@ -219,35 +216,37 @@ pub async fn rotate_secret(
     })
     .await
     .map_err(ClientError::Store)?;
-    forget(svc, client);
+    forget(caches, client).await;
     Ok((id, secret))
 }
 
-fn forget(svc: &TokenService, client: &ClientRow) {
-    svc.invalidate(Changed::Client {
-        tenant_id: &client.tenant_id,
-        client_id: &client.client_id,
-    });
+async fn forget(caches: &Caches, client: &ClientRow) {
+    caches
+        .invalidate(Changed::Client {
+            tenant_id: &client.tenant_id,
+            client_id: &client.client_id,
+        })
+        .await;
 }
 
 /// Deletes the client (an application, or an integration account of the account API); its
 /// secrets and refresh tokens go with it, and it stops authenticating at once here.
 pub async fn delete(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     client: &ClientRow,
     event: AuditRow,
 ) -> Result<(), StoreError> {
     let pk = client.id.clone();
     store::repo::audit::audited(store, event, move |c| clients::delete(c, &pk)).await?;
-    forget(svc, client);
+    forget(caches, client).await;
     Ok(())
 }
 
 /// Deletes one secret at once, overlap or not; `false` if the client has no such secret.
 pub async fn delete_secret(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     client: &ClientRow,
     secret_id: &str,
     event: AuditRow,
@@ -263,7 +262,7 @@ pub async fn delete_secret(
         })
         .await?;
     if deleted {
-        forget(svc, client);
+        forget(caches, client).await;
     }
     Ok(deleted)
 }
@@ -272,7 +271,7 @@ pub async fn delete_secret(
 /// changed meanwhile.
 pub async fn apply(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     client: &ClientRow,
     version: i64,
     changes: ClientChanges,
@@ -289,7 +288,7 @@ pub async fn apply(
         })
         .await?;
     if updated.is_some() {
-        forget(svc, client);
+        forget(caches, client).await;
     }
     Ok(updated)
 }
@@ -303,29 +302,11 @@ const METHODS: [AuthMethod; 5] = [
     AuthMethod::SelfSignedTlsClientAuth,
 ];
 
-/// RFC 6749 §3.3 scope tokens; `*` is reserved for "all allowed".
-#[allow(clippy::ptr_arg)]
-pub fn valid_scopes(scopes: &Vec<String>) -> Result<(), validator::ValidationError> {
-    let ok = scopes.len() <= 100
-        && scopes.iter().all(|s| {
-            !s.is_empty()
-                && s.len() <= 100
-                && s != "*"
-                && s.bytes()
-                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
-        });
-    if ok {
-        Ok(())
-    } else {
-        let mut e = validator::ValidationError::new("scopes");
-        e.message = Some("scope tokens are printable ASCII without spaces, quotes or backslashes; `*` is reserved".into());
-        Err(e)
-    }
-}
+pub use domain::scopes::valid_scopes;
 
 /// Rules across fields, against the tenant.
 pub struct Checked {
-    pub alg: String,
+    pub alg: SigningAlg,
     pub jwks: Option<String>,
 }
 
@@ -336,9 +317,12 @@ pub fn check_keys_and_alg(
     jwks: Option<&serde_json::Value>,
     jwks_uri: Option<&str>,
 ) -> Result<Checked, ClientError> {
-    let settings = TenantSettings::from_row(tenant);
-    let alg = alg.unwrap_or("RS256").to_owned();
-    if !settings.allowed_algorithms.contains(&alg) {
+    let settings: &TenantSettings = &tenant.settings;
+    let Some(alg) = alg
+        .map_or(Ok(SigningAlg::Rs256), str::parse)
+        .ok()
+        .filter(|a| settings.allows(*a))
+    else {
         return Err(invalid(
             "access_token_alg",
             format!(
@@ -346,7 +330,7 @@ pub fn check_keys_and_alg(
                 settings.allowed_algorithms.join(", ")
             ),
         ));
-    }
+    };
     if !METHODS.contains(&method) {
         return Err(invalid(
             "auth_method",
@@ -376,7 +360,7 @@ pub fn check_keys_and_alg(
         }
     };
     if let Some(uri) = jwks_uri {
-        let production = tenant.environment == Environment::Production.as_str();
+        let production = tenant.environment == Environment::Production;
         tokens::jwks_fetch::check_uri(uri, production).map_err(|e| invalid("jwks_uri", e))?;
     }
     if method == AuthMethod::PrivateKeyJwt && jwks_uri.is_some() && jwks.is_some() {
@@ -404,7 +388,7 @@ pub fn check_mtls(
             "the tls_client_auth_* fields are for auth_method tls_client_auth",
         )),
         AuthMethod::SelfSignedTlsClientAuth => {
-            if tenant.environment == Environment::Production.as_str() {
+            if tenant.environment == Environment::Production {
                 return Err(invalid(
                     "auth_method",
                     "self_signed_tls_client_auth is not allowed in production tenants; use tls_client_auth with a certificate from the tenant's CA",
@@ -513,7 +497,7 @@ pub struct UpdateClient {
 /// client, if it is still at `version`.
 pub async fn update(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &crate::actor::Actor,
     tenant: &TenantRow,
     c: &ClientRow,
@@ -521,14 +505,11 @@ pub async fn update(
     patch: UpdateClient,
 ) -> Result<ClientRow, ClientError> {
     let b = patch;
-    let method: AuthMethod = c
-        .auth_method
-        .parse()
-        .map_err(|e| corrupt("auth_method", e))?;
+    let method = c.auth_method;
     let alg = b
         .access_token_alg
         .clone()
-        .unwrap_or_else(|| c.access_token_alg.clone());
+        .unwrap_or_else(|| c.access_token_alg.to_string());
     let checked = check_keys_and_alg(
         tenant,
         method,
@@ -540,10 +521,7 @@ pub async fn update(
         crate::tenants::check_platform_admin(tenant, roles)
             .map_err(|why| invalid("tenant_roles", why))?;
     }
-    let scopes = b.scopes.clone().map_or_else(
-        || serde_json::from_str::<Vec<String>>(&c.scopes).map_err(|e| corrupt("scopes", e)),
-        Ok,
-    )?;
+    let scopes = b.scopes.as_ref().unwrap_or(&c.scopes.0);
     if let Some(d) = &b.default_scopes {
         if let Some(extra) = d.iter().find(|s| !scopes.contains(s)) {
             return Err(invalid(
@@ -552,8 +530,7 @@ pub async fn update(
             ));
         }
     }
-    let mut metadata: ClientMetadata =
-        serde_json::from_str(&c.metadata).map_err(|e| corrupt("metadata", e))?;
+    let mut metadata = c.metadata.clone();
     if let Some(v) = b.require_device_auth {
         metadata.require_device_auth = v;
     }
@@ -577,12 +554,12 @@ pub async fn update(
     let jwks_now = checked.jwks.clone().or_else(|| c.jwks.clone());
     check_mtls(tenant, method, &metadata, jwks_now.as_deref())?;
     let changes = ClientChanges {
-        metadata: Some(serde_json::to_string(&metadata).map_err(|e| corrupt("metadata", e))?),
+        metadata: Some(metadata),
         name: b.name,
-        grant_types: b.grant_types.as_deref().map(json_list),
-        scopes: b.scopes.as_deref().map(json_list),
-        default_scopes: b.default_scopes.as_deref().map(json_list),
-        tenant_roles: b.tenant_roles.as_deref().map(json_list),
+        grant_types: b.grant_types,
+        scopes: b.scopes,
+        default_scopes: b.default_scopes,
+        tenant_roles: b.tenant_roles,
         access_token_ttl: b.access_token_ttl.map(Some),
         access_token_alg: b.access_token_alg.map(|_| checked.alg),
         jwks: checked.jwks.map(Some),
@@ -595,21 +572,10 @@ pub async fn update(
         &format!("client:{}", c.client_id),
         serde_json::json!({"disabled": changes.disabled, "scopes": changes.scopes}),
     );
-    apply(store, svc, c, version, changes, event)
+    apply(store, caches, c, version, changes, event)
         .await
         .map_err(ClientError::Store)?
         .ok_or(ClientError::Changed)
-}
-
-/// A stored value that does not parse: the row is damaged, never silently defaulted.
-fn corrupt(what: &str, e: impl std::fmt::Display) -> ClientError {
-    ClientError::Store(StoreError::Corrupt(format!("client {what}: {e}")))
-}
-
-/// A list column (scopes, grant types, roles): a JSON array of strings.
-pub fn json_list<T: ToString>(items: &[T]) -> String {
-    serde_json::to_string(&items.iter().map(T::to_string).collect::<Vec<_>>())
-        .unwrap_or_else(|_| "[]".into())
 }
 
 fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
@@ -743,7 +709,7 @@ pub async fn register(
         grant_types: b.grant_types,
         scopes: b.scopes,
         default_scopes: b.default_scopes,
-        tenant_roles: b.tenant_roles.iter().map(|r| r.to_string()).collect(),
+        tenant_roles: b.tenant_roles,
         organization_id: b.organization_id,
         access_token_ttl: b.access_token_ttl,
         access_token_alg: checked.alg,

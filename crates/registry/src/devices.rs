@@ -12,9 +12,9 @@ use store::repo::devices::{self, DeviceRow};
 use store::repo::organizations::OrganizationRow;
 use store::repo::tenants::TenantRow;
 use store::{Store, StoreError};
+use tokens::cache::Caches;
+use tokens::cache::{Changed, Tenant};
 use tokens::keys::SigningAlg;
-use tokens::service::{Changed, Tenant};
-use tokens::TokenService;
 
 use crate::actor::Actor;
 
@@ -41,8 +41,11 @@ pub struct Registered {
 }
 
 /// The tenant as the database has it now, to sign with its current active key.
-async fn signer(svc: &TokenService, slug: &str) -> Result<Arc<Tenant>, DeviceError> {
-    svc.fresh_tenant(slug).await?.ok_or(DeviceError::TenantGone)
+async fn signer(caches: &Caches, slug: &str) -> Result<Arc<Tenant>, DeviceError> {
+    caches
+        .fresh_tenant(slug)
+        .await?
+        .ok_or(DeviceError::TenantGone)
 }
 
 fn active_kid(tenant: &Tenant) -> Result<String, DeviceError> {
@@ -80,7 +83,7 @@ pub struct DeviceChanges {
 /// Registers a device of `org`.
 pub async fn create(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     master_key: &MasterKey,
     actor: &Actor,
     tenant: &TenantRow,
@@ -88,7 +91,7 @@ pub async fn create(
     new: NewDevice,
 ) -> Result<Registered, DeviceError> {
     let NewDevice { name, thumbprint } = new;
-    let signer = signer(svc, &tenant.slug).await?;
+    let signer = signer(caches, &tenant.slug).await?;
     let secret = generate_secret().map_err(|e| DeviceError::Signing(e.to_string()))?;
     let now = now_unix();
     let row = DeviceRow {
@@ -120,13 +123,21 @@ pub async fn create(
     );
     let inserted = row.clone();
     store::repo::audit::audited(store, event, move |c| devices::insert(c, &inserted)).await?;
+    // A lookup of its certificate before it existed may have been cached as "no device".
+    caches
+        .invalidate(Changed::Device {
+            tenant_id: &tenant.id,
+            id: &row.id,
+            certs: [row.cert_thumbprint.as_deref(), None],
+        })
+        .await;
     Ok(Registered { row, secret, token })
 }
 
 /// Renames or disables (enables) the device, if it is still at `version`.
 pub async fn update(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     device: &DeviceRow,
@@ -159,14 +170,20 @@ pub async fn update(
         })
         .await?
         .ok_or(DeviceError::Changed)?;
-    svc.invalidate(Changed::Device { id: &updated.id });
+    caches
+        .invalidate(Changed::Device {
+            tenant_id: &tenant.id,
+            id: &updated.id,
+            certs: [device.cert_thumbprint.as_deref(), None],
+        })
+        .await;
     Ok(updated)
 }
 
 /// Deletes the device; its token stops validating.
 pub async fn delete(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     device: &DeviceRow,
@@ -179,7 +196,13 @@ pub async fn delete(
     );
     let (tid, did) = (tenant.id.clone(), device.id.clone());
     store::repo::audit::audited(store, event, move |c| devices::delete(c, &tid, &did)).await?;
-    svc.invalidate(Changed::Device { id: &device.id });
+    caches
+        .invalidate(Changed::Device {
+            tenant_id: &tenant.id,
+            id: &device.id,
+            certs: [device.cert_thumbprint.as_deref(), None],
+        })
+        .await;
     Ok(())
 }
 
@@ -187,14 +210,14 @@ pub async fn delete(
 /// `thumbprint` is `Some(Some(_))`; audited as `action`.
 pub async fn reissue(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     device: &DeviceRow,
     thumbprint: Option<Option<String>>,
     action: &str,
 ) -> Result<(DeviceRow, String), DeviceError> {
-    let signer = signer(svc, &tenant.slug).await?;
+    let signer = signer(caches, &tenant.slug).await?;
     let kid = active_kid(&signer)?;
     let event = actor.audit(
         &tenant.id,
@@ -218,7 +241,16 @@ pub async fn reissue(
         })
         .await?
         .ok_or(DeviceError::NotFound)?;
-    svc.invalidate(Changed::Device { id: &updated.id });
+    caches
+        .invalidate(Changed::Device {
+            tenant_id: &tenant.id,
+            id: &updated.id,
+            certs: [
+                device.cert_thumbprint.as_deref(),
+                updated.cert_thumbprint.as_deref(),
+            ],
+        })
+        .await;
     let token = sign(&signer, &updated)?;
     Ok((updated, token))
 }

@@ -10,9 +10,9 @@ use store::repo::signing_keys::{self, SigningKeyRow};
 use store::repo::tenants::TenantRow;
 use store::repo::{audit, devices};
 use store::{Store, StoreError};
+use tokens::cache::Caches;
+use tokens::cache::Changed;
 use tokens::keys::{self as key_material, SigningAlg};
-use tokens::service::Changed;
-use tokens::TokenService;
 
 use crate::actor::Actor;
 
@@ -33,7 +33,7 @@ pub enum KeyError {
 /// Creates a key in state `next`: published in JWKS at once, signing nothing yet.
 pub async fn create(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     master_key: &MasterKey,
     actor: &Actor,
     tenant: &TenantRow,
@@ -48,7 +48,9 @@ pub async fn create(
     );
     let inserted = row.clone();
     store::repo::audit::audited(store, event, move |c| signing_keys::insert(c, &inserted)).await?;
-    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
+    caches
+        .invalidate(Changed::Tenant { slug: &tenant.slug })
+        .await;
     Ok(row)
 }
 
@@ -56,7 +58,7 @@ pub async fn create(
 /// stop validating).
 pub async fn promote(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     kid: &str,
@@ -74,29 +76,31 @@ pub async fn promote(
             let Some(key) = keys.iter().find(|r| r.id == k) else {
                 return Ok(Err(KeyError::NotFound));
             };
-            if key.state != KeyState::Next.as_str() {
+            if key.state != KeyState::Next {
                 return Ok(Err(KeyError::NotNext));
             }
             let mut invalidated = 0;
             for old in keys
                 .iter()
-                .filter(|r| r.alg == key.alg && r.state == KeyState::Active.as_str())
+                .filter(|r| r.alg == key.alg && r.state == KeyState::Active)
             {
                 invalidated += devices::count_tokens_signed_by(c, &tid, &old.id)?;
             }
-            signing_keys::promote(c, &tid, &k, &key.alg, now_unix())?;
+            signing_keys::promote(c, &tid, &k, key.alg, now_unix())?;
             audit::insert(c, &event)?;
             Ok(Ok(invalidated))
         })
         .await??;
-    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
+    caches
+        .invalidate(Changed::Tenant { slug: &tenant.slug })
+        .await;
     Ok(outcome)
 }
 
 /// Deletes a retired key: it leaves the JWKS, and what it signed stops verifying.
 pub async fn delete(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     kid: &str,
@@ -120,6 +124,8 @@ pub async fn delete(
             Ok(Ok(()))
         })
         .await??;
-    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
+    caches
+        .invalidate(Changed::Tenant { slug: &tenant.slug })
+        .await;
     Ok(())
 }

@@ -7,8 +7,8 @@ use store::repo::audit;
 use store::repo::organizations::{self, OrganizationRow};
 use store::repo::tenants::TenantRow;
 use store::{Store, StoreError};
-use tokens::service::Changed;
-use tokens::TokenService;
+use tokens::cache::Caches;
+use tokens::cache::Changed;
 
 use crate::actor::Actor;
 
@@ -24,7 +24,7 @@ pub async fn create(
     let row = OrganizationRow {
         id: ids::new_organization_id(kind),
         tenant_id: tenant.id.clone(),
-        kind: kind.to_string(),
+        kind,
         name,
         created_at: now,
         updated_at: now,
@@ -72,7 +72,7 @@ pub async fn rename(
 /// enrollments with it, and so do this replica's caches, at once.
 pub async fn delete(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     org: &OrganizationRow,
@@ -86,9 +86,11 @@ pub async fn delete(
     let (tid, oid) = (tenant.id.clone(), org.id.clone());
     store::repo::audit::audited(store, event, move |c| organizations::delete(c, &tid, &oid))
         .await?;
-    svc.invalidate(Changed::OrganizationDeleted {
-        tenant_id: &tenant.id,
-        id: &org.id,
-    });
+    caches
+        .invalidate(Changed::OrganizationDeleted {
+            tenant_id: &tenant.id,
+            id: &org.id,
+        })
+        .await;
     Ok(())
 }

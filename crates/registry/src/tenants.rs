@@ -2,82 +2,17 @@
 
 use domain::model::{Environment, KeyState, TenantSlug};
 use domain::secrets::MasterKey;
+use domain::tenant_settings::TenantSettings;
 use domain::{ids, now_unix};
-use serde::{Deserialize, Serialize};
 use store::repo::audit::{self, AuditRow};
 use store::repo::signing_keys;
 use store::repo::tenants::{self, TenantChanges, TenantRow};
-use tokens::service::Changed;
-use tokens::TokenService;
+use tokens::cache::Caches;
+use tokens::cache::Changed;
 
 use crate::actor::Actor;
 use store::{Store, StoreError};
 use tokens::keys::{self, SigningAlg};
-use utoipa::ToSchema;
-use validator::{Validate, ValidationError};
-
-/// Per-tenant token policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TenantSettings {
-    /// Access-token lifetime in seconds for clients that set none (30 to 86400).
-    #[serde(default = "default_lifetime")]
-    #[validate(range(
-        min = 30,
-        max = 86400,
-        message = "must be between 30 and 86400 seconds"
-    ))]
-    #[schema(example = 300)]
-    pub access_token_lifetime: i64,
-    /// Signing algorithms clients of this tenant may choose (`RS256`, `ES256`).
-    #[serde(default = "default_algorithms")]
-    #[validate(custom(function = "valid_algorithms"))]
-    #[schema(example = json!(["RS256", "ES256"]))]
-    pub allowed_algorithms: Vec<String>,
-    /// Scopes people may give the integration accounts they create; absent: any scope.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[validate(custom(function = "crate::clients::valid_scopes"))]
-    #[schema(example = json!(["reports:write", "incidents:read"]))]
-    pub integration_scopes: Option<Vec<String>>,
-}
-
-fn default_lifetime() -> i64 {
-    tokens::service::DEFAULT_ACCESS_TOKEN_TTL
-}
-
-fn default_algorithms() -> Vec<String> {
-    SigningAlg::ALL
-        .iter()
-        .map(|a| a.as_str().to_owned())
-        .collect()
-}
-
-#[allow(clippy::ptr_arg)]
-fn valid_algorithms(algs: &Vec<String>) -> Result<(), ValidationError> {
-    if algs.is_empty() || algs.iter().any(|a| SigningAlg::parse(a).is_none()) {
-        let mut e = ValidationError::new("algorithms");
-        e.message = Some("must be a non-empty list of RS256 and ES256".into());
-        return Err(e);
-    }
-    Ok(())
-}
-
-impl Default for TenantSettings {
-    fn default() -> Self {
-        TenantSettings {
-            access_token_lifetime: default_lifetime(),
-            allowed_algorithms: default_algorithms(),
-            integration_scopes: None,
-        }
-    }
-}
-
-impl TenantSettings {
-    /// Stored settings; damaged or older rows fall back to the defaults field by field.
-    pub fn from_row(row: &TenantRow) -> TenantSettings {
-        serde_json::from_str(&row.settings).unwrap_or_default()
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
@@ -140,8 +75,8 @@ where
         id: ids::new_id(),
         slug: slug.to_string(),
         name: name.to_owned(),
-        environment: environment.to_string(),
-        settings: serde_json::to_string(settings).unwrap_or_else(|_| "{}".into()),
+        environment,
+        settings: settings.clone(),
         disabled: false,
         created_at: now,
         updated_at: now,
@@ -175,7 +110,7 @@ where
 /// Renames the tenant or changes its environment or settings, if it is still at `version`.
 pub async fn update(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     version: i64,
@@ -201,16 +136,18 @@ pub async fn update(
         .await
         .map_err(TenantError::Store)?
         .ok_or(TenantError::Changed)?;
-    svc.invalidate(Changed::Tenant {
-        slug: &updated.slug,
-    });
+    caches
+        .invalidate(Changed::Tenant {
+            slug: &updated.slug,
+        })
+        .await;
     Ok(updated)
 }
 
 /// Disables the tenant: its tokens stop validating, it issues nothing more.
 pub async fn disable(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
 ) -> Result<(), TenantError> {
@@ -241,7 +178,9 @@ pub async fn disable(
     if !done {
         return Err(TenantError::ChangedMeanwhile);
     }
-    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
+    caches
+        .invalidate(Changed::Tenant { slug: &tenant.slug })
+        .await;
     Ok(())
 }
 

@@ -11,8 +11,8 @@ use store::repo::audit;
 use store::repo::tenants::TenantRow;
 use store::repo::trust_anchors::{self, TrustAnchorRow};
 use store::{Store, StoreError};
-use tokens::service::Changed;
-use tokens::TokenService;
+use tokens::cache::Caches;
+use tokens::cache::Changed;
 
 use crate::actor::Actor;
 
@@ -126,7 +126,7 @@ pub fn parse(tenant_id: &str, pem: &str) -> Result<Vec<TrustAnchorRow>, AnchorEr
 /// Adds every certificate of the bundle as an anchor.
 pub async fn create(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     pem: &str,
@@ -146,13 +146,15 @@ pub async fn create(
             .try_for_each(|r| trust_anchors::insert(c, r))
     })
     .await?;
-    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
+    caches
+        .invalidate(Changed::Tenant { slug: &tenant.slug })
+        .await;
     Ok(rows)
 }
 
 pub async fn delete(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     anchor_id: &str,
@@ -176,6 +178,8 @@ pub async fn delete(
     if !deleted {
         return Err(AnchorError::NotFound);
     }
-    svc.invalidate(Changed::Tenant { slug: &tenant.slug });
+    caches
+        .invalidate(Changed::Tenant { slug: &tenant.slug })
+        .await;
     Ok(())
 }

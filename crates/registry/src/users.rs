@@ -11,9 +11,9 @@ use store::repo::tenants::TenantRow;
 use store::repo::users::{self, UserChanges, UserRow};
 use store::repo::{audit, organizations};
 use store::{Store, StoreError};
+use tokens::cache::Caches;
+use tokens::cache::Changed;
 use tokens::password_gate::PasswordGate;
-use tokens::service::Changed;
-use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -89,7 +89,7 @@ fn check_roles(
 ) -> Result<(), UserError> {
     crate::tenants::check_platform_admin(tenant, roles)
         .map_err(|why| invalid("tenant_roles", why))?;
-    if mfa == Some(false) && tenant.environment == Environment::Production.as_str() {
+    if mfa == Some(false) && tenant.environment == Environment::Production {
         return Err(invalid(
             "mfa_enabled",
             "every user of a production tenant signs in with MFA",
@@ -114,7 +114,7 @@ fn membership_rows(
         rows.push(MembershipRow {
             user_id: user_id.to_owned(),
             organization_id: m.organization_id.clone(),
-            role: m.role.to_string(),
+            role: m.role,
             created_at: now,
         });
     }
@@ -144,7 +144,7 @@ pub async fn create(
         email,
         hash,
         new.mfa_enabled,
-        crate::clients::json_list(&new.tenant_roles),
+        new.tenant_roles.clone(),
         now,
     );
     let event = actor.audit(
@@ -178,7 +178,7 @@ pub async fn create(
 /// tokens end now, access tokens at once here and within the cache bound elsewhere).
 pub async fn update(
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     user_id: &str,
@@ -192,10 +192,7 @@ pub async fn update(
     )?;
     let changes = UserChanges {
         mfa_enabled: update.mfa_enabled,
-        tenant_roles: update
-            .tenant_roles
-            .as_deref()
-            .map(crate::clients::json_list),
+        tenant_roles: update.tenant_roles.clone(),
         disabled: update.disabled,
     };
     let event = actor.audit(
@@ -238,7 +235,12 @@ pub async fn update(
             StoreError::NotFound => UserError::NotFound,
             e => UserError::Store(e),
         })??;
-    svc.invalidate(Changed::Person { id: &outcome.0.id });
+    caches
+        .invalidate(Changed::Person {
+            tenant_id: &tenant.id,
+            id: &outcome.0.id,
+        })
+        .await;
     Ok(outcome)
 }
 

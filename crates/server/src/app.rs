@@ -7,10 +7,11 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App};
 use domain::secrets::MasterKey;
+use http::{body_limits, edge, query_config, request_context, Edge};
 use integrations::mail::Mailer;
 use integrations::signin::People;
 use store::Store;
-use tokens::http::{body_limits, edge, query_config, request_context, Edge};
+use tokens::cache::CacheLimits;
 use tokens::password_gate::PasswordGate;
 use tokens::TokenService;
 use utoipa_swagger_ui::SwaggerUi;
@@ -64,8 +65,13 @@ impl AppState {
             password_gate.clone().into_inner(),
         );
         let tokens = web::Data::new(
-            TokenService::new(store.clone(), master_key.clone(), public_url.clone())
-                .with_accounts(Arc::new(people)),
+            TokenService::new(
+                store.clone(),
+                master_key.clone(),
+                public_url.clone(),
+                CacheLimits::default(),
+            )
+            .with_accounts(Arc::new(people)),
         );
         AppState {
             store,
@@ -75,7 +81,10 @@ impl AppState {
             tokens,
             proxy: ProxyTrust::default(),
             password_gate,
-            edge: Edge::default(),
+            edge: Edge {
+                classify: crate::routes::classify,
+                ..Edge::default()
+            },
         }
     }
 
@@ -108,6 +117,7 @@ pub fn build(
         .app_data(web::Data::new(state.store.clone()))
         .app_data(web::Data::from(state.master_key.clone()))
         .app_data(state.tokens.clone())
+        .app_data(web::Data::from(state.tokens.caches.clone()))
         .app_data(state.proxy.clone())
         .app_data(state.password_gate.clone())
         .app_data(web::Data::new(state.edge))

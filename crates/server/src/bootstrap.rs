@@ -82,17 +82,17 @@ pub async fn run(
         &slug,
         "System",
         environment,
-        &registry::tenants::TenantSettings::default(),
+        &domain::tenant_settings::TenantSettings::default(),
         |_| None,
         move |c, tenant| {
             let now = now_unix();
-            let platform_admin = registry::clients::json_list(&[TenantRole::PlatformAdmin]);
+            let platform_admin = vec![TenantRole::PlatformAdmin];
             let user = UserRow::new(&tenant.id, email, password_hash, true, platform_admin, now);
             let mut admin =
                 registry::clients::NewClient::machine("Platform automation", &["admin"]);
             admin.client_id = Some(ADMIN_CLIENT_ID.to_owned());
             admin.kind = ClientKind::Admin;
-            admin.tenant_roles = vec![TenantRole::PlatformAdmin.as_str().to_owned()];
+            admin.tenant_roles = vec![TenantRole::PlatformAdmin];
             admin.default_scopes = Some(vec!["admin".to_owned()]);
             let client = admin.into_row(&tenant.id, now);
             let secret_row = ClientSecretRow {

@@ -34,10 +34,9 @@ pub fn client(args: &[String]) -> Result<(), String> {
     );
     new.client_id = opts.remove("client-id");
     if let Some(alg) = opts.remove("alg") {
-        if tokens::keys::SigningAlg::parse(&alg).is_none() {
-            return Err(format!("--alg must be RS256 or ES256, not {alg}"));
-        }
-        new.access_token_alg = alg;
+        new.access_token_alg = alg
+            .parse()
+            .map_err(|_| format!("--alg must be RS256 or ES256, not {alg}"))?;
     }
     if let Some(auth) = opts.remove("auth") {
         new.auth_method = auth.parse::<AuthMethod>().map_err(|e| e.to_string())?;

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod openapi;
 pub mod ops;
+pub mod routes;
 pub mod telemetry;
 pub mod tls;
 
@@ -96,7 +97,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     state.edge.body_timeout = limits.request_timeout;
     let factory_state = state.clone();
     let (soft_cap, hard_cap) = connection_caps(limits.max_connections);
-    let cap = tokens::http::ConnectionCap::new(soft_cap);
+    let cap = http::ConnectionCap::new(soft_cap);
     let workers = config
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -30,7 +30,7 @@ use utoipa::{Modify, OpenApi};
     ),
     servers((url = "/", description = "This server")),
     paths(crate::ops::healthz, crate::ops::readyz, crate::ops::metrics),
-    components(schemas(tokens::http::Problem, tokens::http::FieldError)),
+    components(schemas(http::Problem, http::FieldError)),
     tags((name = "Operations", description = "Health and readiness probes for orchestrators.")),
     modifiers(&SecuritySchemes)
 )]

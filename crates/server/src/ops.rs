@@ -1,9 +1,9 @@
 //! Operational endpoints for orchestrators and people.
 
 use actix_web::{get, web, HttpResponse};
+use http::ApiError;
 use serde::Serialize;
 use store::Store;
-use tokens::http::ApiError;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
@@ -34,7 +34,7 @@ pub async fn healthz() -> HttpResponse {
     tag = "Operations",
     responses(
         (status = 200, description = "The database answers", body = Health),
-        (status = 503, description = "The database does not answer", body = tokens::http::Problem,
+        (status = 503, description = "The database does not answer", body = http::Problem,
          content_type = "application/problem+json")
     )
 )]
@@ -61,5 +61,5 @@ pub async fn readyz(store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
 pub async fn metrics() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(tokens::http::metrics::METRICS.render())
+        .body(http::metrics::METRICS.render())
 }

@@ -43,7 +43,7 @@ async fn world() -> World {
     let a = env.tenant("alpha", Environment::Sandbox).await;
     let b = env.tenant("bravo", Environment::Production).await;
     let mut admin = NewClient::machine("ops", &[]);
-    admin.tenant_roles = vec!["tenant_admin".into()];
+    admin.tenant_roles = vec![domain::model::TenantRole::TenantAdmin];
     let (aa, aas) = env.client(&a, admin.clone()).await;
     let (ba, bas) = env.client(&b, admin).await;
     let (pa, pas) = env.client(&a, NewClient::machine("app", &["read"])).await;
@@ -53,7 +53,14 @@ async fn world() -> World {
     let admin_b = client_token(&app, "bravo", &ba.client_id, &bas.unwrap()).await;
     let plain_a = client_token(&app, "alpha", &pa.client_id, &pas.unwrap()).await;
     // An expired platform-admin token, signed with the system tenant's real key.
-    let system = env.state.tokens.tenant("system").await.unwrap().unwrap();
+    let system = env
+        .state
+        .tokens
+        .caches
+        .tenant("system")
+        .await
+        .unwrap()
+        .unwrap();
     let mut claims: domain::claims::AccessClaims =
         serde_json::from_value(decode_claims(&platform)).unwrap();
     claims.iat -= 1000;

@@ -121,13 +121,19 @@ async fn bootstrap_creates_the_system_tenant_once() {
         })
         .await
         .unwrap();
-    assert_eq!(tenant.environment, "sandbox");
-    assert_eq!(user.tenant_roles, "[\"platform_admin\"]");
+    assert_eq!(tenant.environment, domain::model::Environment::Sandbox);
+    assert_eq!(
+        user.tenant_roles.0,
+        [domain::model::TenantRole::PlatformAdmin]
+    );
     assert!(domain::password::verify_password(
         "correct horse battery staple",
         &user.password_hash
     ));
-    assert_eq!(client.tenant_roles, "[\"platform_admin\"]");
+    assert_eq!(
+        client.tenant_roles.0,
+        [domain::model::TenantRole::PlatformAdmin]
+    );
     assert_eq!(secrets.len(), 1);
     assert!(key.verify_secret(&secret, &secrets[0].secret_hash));
     assert_ne!(secrets[0].secret_hash, secret.as_bytes(), "stored hashed");

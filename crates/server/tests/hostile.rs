@@ -475,7 +475,7 @@ async fn a_person_stored_before_normalization_still_signs_in() {
         "zoë@acmé.example".into(),
         hash,
         false,
-        "[]".into(),
+        Vec::new(),
         domain::now_unix(),
     );
     env.state

@@ -115,7 +115,7 @@ async fn es256_on_request_and_ttl_per_client() {
     let env = env();
     let t = env.tenant("acme", Environment::Sandbox).await;
     let mut new = NewClient::machine("svc", &["read"]);
-    new.access_token_alg = "ES256".into();
+    new.access_token_alg = domain::model::SigningAlg::Es256;
     new.access_token_ttl = Some(60);
     let (c, secret) = env.client(&t, new).await;
     let app = test::init_service(build(&env.state)).await;
@@ -761,7 +761,14 @@ async fn introspection_revocation_and_the_bearer_guard() {
     assert_eq!(st, 401);
 
     // Expired: a token whose exp has passed, signed with the tenant's real key.
-    let tenant = env.state.tokens.tenant("acme").await.unwrap().unwrap();
+    let tenant = env
+        .state
+        .tokens
+        .caches
+        .tenant("acme")
+        .await
+        .unwrap()
+        .unwrap();
     let now = domain::now_unix();
     let mut expired: domain::claims::AccessClaims =
         serde_json::from_value(decode(&token).1).unwrap();
@@ -851,10 +858,12 @@ async fn introspection_revocation_and_the_bearer_guard() {
         .unwrap();
     env.state
         .tokens
-        .invalidate(tokens::service::Changed::Client {
+        .caches
+        .invalidate(tokens::cache::Changed::Client {
             tenant_id: &t.id,
             client_id: &c.client_id,
-        });
+        })
+        .await;
     let (_, _, b) = call!(
         app,
         introspect_req("acme", &rs.client_id, &rs_secret, &fresh)
@@ -886,13 +895,21 @@ async fn a_token_of_a_just_retired_key_still_verifies() {
         .store
         .transaction(move |conn| {
             store::repo::signing_keys::insert(conn, &next)?;
-            store::repo::signing_keys::promote(conn, &tid, &next.id, "RS256", domain::now_unix())
+            store::repo::signing_keys::promote(
+                conn,
+                &tid,
+                &next.id,
+                domain::model::SigningAlg::Rs256,
+                domain::now_unix(),
+            )
         })
         .await
         .unwrap();
     env.state
         .tokens
-        .invalidate(tokens::service::Changed::Tenant { slug: "acme" });
+        .caches
+        .invalidate(tokens::cache::Changed::Tenant { slug: "acme" })
+        .await;
 
     let after = client_token(&app, "acme", &c.client_id, &s).await;
     assert_eq!(

@@ -43,7 +43,7 @@ async fn setup(state: &portcullis_server::app::AppState) -> Probe {
         &slug,
         "Acme",
         Environment::Sandbox,
-        &registry::tenants::TenantSettings::default(),
+        &domain::tenant_settings::TenantSettings::default(),
         |_| None,
     )
     .await

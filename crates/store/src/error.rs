@@ -19,6 +19,9 @@ pub enum StoreError {
     Task(String),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    /// One failure handed to every caller that waited on the same load (the caches).
+    #[error(transparent)]
+    Shared(std::sync::Arc<StoreError>),
 }
 
 impl From<DieselError> for StoreError {
@@ -33,16 +36,24 @@ impl From<DieselError> for StoreError {
                         .unwrap_or_else(|| info.message().to_owned()),
                 }
             }
+            // A stored value that does not parse into its type (a row → domain conversion).
+            DieselError::DeserializationError(e) => StoreError::Corrupt(e.to_string()),
             other => StoreError::Query(other),
         }
     }
 }
 
 impl StoreError {
+    /// Back from a shared failure: the error itself when this caller is the only holder.
+    pub fn shared(e: std::sync::Arc<StoreError>) -> StoreError {
+        std::sync::Arc::try_unwrap(e).unwrap_or_else(StoreError::Shared)
+    }
+
     /// Whether retrying the operation later may succeed (the database is down, restarting,
     /// unreachable or busy), as opposed to a problem with the request or the data.
     pub fn is_unavailable(&self) -> bool {
         match self {
+            StoreError::Shared(e) => e.is_unavailable(),
             StoreError::Connect(_) | StoreError::Pool(_) => true,
             StoreError::Query(e) => is_transient(e),
             _ => false,
@@ -53,6 +64,7 @@ impl StoreError {
     /// drop it rather than hand it out again.
     pub fn is_connection_lost(&self) -> bool {
         match self {
+            StoreError::Shared(e) => e.is_connection_lost(),
             StoreError::Query(e) => is_connection_lost(e),
             _ => false,
         }

@@ -10,8 +10,8 @@ fn tenant(id: &str, slug: &str) -> TenantRow {
         id: id.into(),
         slug: slug.into(),
         name: "Acme".into(),
-        environment: "sandbox".into(),
-        settings: "{}".into(),
+        environment: domain::model::Environment::Sandbox,
+        settings: Default::default(),
         disabled: false,
         created_at: 1,
         updated_at: 1,
@@ -41,6 +41,53 @@ async fn migrations_are_idempotent_and_data_survives_reopen() {
         .unwrap();
     assert_eq!(found.unwrap().id, "t1");
     assert_eq!(store.run(tenants::count).await.unwrap(), 1);
+}
+
+/// Typed rows: a stored value outside its vocabulary, or settings that are not the settings
+/// object, is reported as damaged data when the row is read, never replaced by a default.
+#[tokio::test]
+async fn a_stored_value_that_does_not_parse_is_corrupt_not_defaulted() {
+    use diesel::RunQueryDsl;
+    let db = TestDb::new();
+    let store = open(&db);
+    store
+        .run(|c| tenants::insert(c, &tenant("t1", "acme")))
+        .await
+        .unwrap();
+    for (column, value) in [
+        ("environment", "staging"),
+        ("settings", r#"{"access_token_lifetime": "long"}"#),
+        ("settings", r#"{"unknown_setting": 1}"#),
+    ] {
+        let sql = format!("UPDATE tenants SET {column} = '{value}' WHERE id = 't1'");
+        store
+            .run(move |c| Ok(diesel::sql_query(sql).execute(c)?))
+            .await
+            .unwrap();
+        let err = store
+            .run(|c| tenants::find_by_slug(c, "acme"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Corrupt(_)),
+            "{column}={value}: {err:?}"
+        );
+        store
+            .run(|c| {
+                Ok(diesel::sql_query(
+                    "UPDATE tenants SET environment = 'sandbox', settings = '{}' WHERE id = 't1'",
+                )
+                .execute(c)?)
+            })
+            .await
+            .unwrap();
+    }
+    let back = store
+        .run(|c| tenants::find_by_slug(c, "acme"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.settings, Default::default());
 }
 
 #[tokio::test]
@@ -106,7 +153,7 @@ async fn foreign_keys_are_enforced() {
         email: "a@b.c".into(),
         password_hash: "x".into(),
         mfa_enabled: true,
-        tenant_roles: "[]".into(),
+        tenant_roles: Default::default(),
         disabled: false,
         failed_logins: 0,
         locked_until: None,
@@ -151,7 +198,7 @@ async fn purge_drops_only_expired_codes_and_refresh_tokens() {
                     email: "a@x".into(),
                     password_hash: "-".into(),
                     mfa_enabled: true,
-                    tenant_roles: "[]".into(),
+                    tenant_roles: Default::default(),
                     disabled: false,
                     failed_logins: 0,
                     locked_until: None,
@@ -166,19 +213,19 @@ async fn purge_drops_only_expired_codes_and_refresh_tokens() {
                     id: "c1".into(),
                     tenant_id: "t1".into(),
                     client_id: "portal".into(),
-                    kind: "public".into(),
+                    kind: domain::model::ClientKind::Public,
                     name: "p".into(),
                     organization_id: None,
-                    auth_method: "none".into(),
-                    grant_types: "[]".into(),
-                    scopes: "[]".into(),
-                    default_scopes: "[]".into(),
-                    tenant_roles: "[]".into(),
+                    auth_method: domain::model::AuthMethod::None,
+                    grant_types: Default::default(),
+                    scopes: Default::default(),
+                    default_scopes: Default::default(),
+                    tenant_roles: Default::default(),
                     access_token_ttl: None,
-                    access_token_alg: "RS256".into(),
+                    access_token_alg: domain::model::SigningAlg::Rs256,
                     jwks: None,
                     jwks_uri: None,
-                    metadata: "{}".into(),
+                    metadata: Default::default(),
                     disabled: false,
                     failed_auth_count: 0,
                     locked_until: None,
@@ -264,7 +311,7 @@ async fn lockout_and_code_send_counters_are_single_updates() {
                     email: "a@x".into(),
                     password_hash: "-".into(),
                     mfa_enabled: true,
-                    tenant_roles: "[]".into(),
+                    tenant_roles: Default::default(),
                     disabled: false,
                     failed_logins: 0,
                     locked_until: None,

@@ -2,7 +2,7 @@
 //! `client_secret_basic`, `client_secret_post` (RFC 6749 §2.3.1) and `private_key_jwt`
 //! (RFC 7523 §2.2 and §3, RFC 7521 §4.2).
 
-use crate::http::has_control;
+use http::has_control;
 use std::sync::Arc;
 
 use actix_web::http::header::AUTHORIZATION;
@@ -15,14 +15,15 @@ use josekit::jwk::Jwk;
 use josekit::jws::{self, JwsVerifier};
 use serde::Deserialize;
 
+use crate::cache::{Client, Tenant};
 use crate::crypto::TokenVerifier;
-use crate::error::OAuthError;
 use crate::form::{printable, Form};
 use crate::jwks_fetch::AssertionVerifier;
 use crate::jws::Jws;
 use crate::keys::SigningAlg;
 use crate::mtls::{self, ClientCert};
-use crate::service::{Client, Tenant, TokenService};
+use crate::service::TokenService;
+use http::oauth::OAuthError;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -159,6 +160,7 @@ async fn without_secret(
         )
     };
     let client = svc
+        .caches
         .client(&tenant.id, client_id)
         .await?
         .filter(|c| !c.disabled)
@@ -264,7 +266,7 @@ async fn by_secret(
     secret: &str,
     method: AuthMethod,
 ) -> Result<Authenticated, OAuthError> {
-    let client = svc.client(&tenant.id, client_id).await?;
+    let client = svc.caches.client(&tenant.id, client_id).await?;
     let Some(client) = client.filter(|c| !c.disabled) else {
         // Same work and answer as a wrong secret of a real client (a keyed hash, then the
         // failure counted), so neither timing nor text tells which client ids exist.
@@ -389,7 +391,7 @@ async fn by_assertion(
             "client_id differs from the assertion's `iss`",
         ));
     }
-    let client = svc.client(&tenant.id, iss).await?;
+    let client = svc.caches.client(&tenant.id, iss).await?;
     let Some(client) = client.filter(|c| !c.disabled) else {
         return Err(OAuthError::invalid_client(SECRET_FAILED));
     };

@@ -7,11 +7,9 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 
-use crate::error::OAuthError;
-use crate::http::has_control;
+use http::oauth::OAuthError;
+use http::{has_control, MAX_FORM_BYTES};
 
-/// Largest OAuth form body; a client assertion is a few KiB.
-pub const MAX_FORM_BYTES: usize = 64 * 1024;
 const MAX_PARAMS: usize = 32;
 
 pub struct Form {

@@ -9,11 +9,12 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpRequest};
 use domain::claims::AccessClaims;
 
-use crate::http::ApiError;
+use crate::cache::Tenant;
 use crate::mint;
 use crate::mtls::{self, ClientCert};
-use crate::service::{Tenant, TokenService};
+use crate::service::TokenService;
 use domain::model::Environment;
+use http::ApiError;
 
 /// A request's validated access token: signature, issuer, expiry, type, revocation, tenant
 /// and client state all checked.

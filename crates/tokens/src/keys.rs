@@ -12,31 +12,7 @@ use store::repo::signing_keys::SigningKeyRow;
 use crate::crypto::{TokenSigner, TokenVerifier};
 use crate::jws::encode_header;
 
-/// Algorithms a tenant signs with. Every tenant has an active key of each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SigningAlg {
-    Rs256,
-    Es256,
-}
-
-impl SigningAlg {
-    pub const ALL: [SigningAlg; 2] = [SigningAlg::Rs256, SigningAlg::Es256];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SigningAlg::Rs256 => "RS256",
-            SigningAlg::Es256 => "ES256",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<SigningAlg> {
-        match s {
-            "RS256" => Some(SigningAlg::Rs256),
-            "ES256" => Some(SigningAlg::Es256),
-            _ => None,
-        }
-    }
-}
+pub use domain::model::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -73,8 +49,8 @@ pub fn generate(
     Ok(SigningKeyRow {
         id: kid,
         tenant_id: tenant_id.to_owned(),
-        alg: alg.as_str().to_owned(),
-        state: state.to_string(),
+        alg,
+        state,
         public_jwk: jwk.to_string(),
         private_key_sealed: sealed,
         created_at: now,
@@ -106,6 +82,30 @@ pub struct VerifyKey {
 /// How long a retired key stays published and verifying: longer than any access token lives.
 pub const RETIRED_KEY_GRACE_SECS: i64 = 24 * 3600;
 
+/// Keys already parsed (and for signing, unsealed), by key id: a tenant reload reuses them, so
+/// a key costs its parse once per key and state, not once per reload. Bounded; an entry unused
+/// for an hour is dropped (a key in use is touched at every reload of its tenant).
+pub struct ParsedKeys {
+    verifiers: moka::sync::Cache<String, Arc<VerifyKey>>,
+    signers: moka::sync::Cache<String, Arc<SigningKey>>,
+}
+
+impl ParsedKeys {
+    pub fn new(capacity: u64) -> ParsedKeys {
+        let idle = std::time::Duration::from_secs(3600);
+        ParsedKeys {
+            verifiers: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_idle(idle)
+                .build(),
+            signers: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_idle(idle)
+                .build(),
+        }
+    }
+}
+
 /// A tenant's keys as the token path uses them.
 #[derive(Default)]
 pub struct KeyRing {
@@ -114,12 +114,12 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    /// Builds the ring from stored rows, reusing already parsed keys from `previous` (parsing
-    /// and unsealing an RSA key costs far more than a database read).
+    /// Builds the ring from stored rows, reusing keys `parsed` already holds (parsing and
+    /// unsealing an RSA key costs far more than a database read).
     pub fn load(
         rows: &[SigningKeyRow],
         master_key: &MasterKey,
-        previous: Option<&KeyRing>,
+        parsed: &ParsedKeys,
     ) -> Result<KeyRing, KeyError> {
         let now = now_unix();
         let mut ring = KeyRing::default();
@@ -128,12 +128,7 @@ impl KeyRing {
                 kid: row.id.clone(),
                 reason,
             };
-            let alg = SigningAlg::parse(&row.alg)
-                .ok_or_else(|| load_err(format!("algorithm {}", row.alg)))?;
-            let state: KeyState = row
-                .state
-                .parse()
-                .map_err(|e: domain::model::ParseError| load_err(e.to_string()))?;
+            let (alg, state) = (row.alg, row.state);
             if state == KeyState::Retired
                 && row
                     .retired_at
@@ -141,44 +136,46 @@ impl KeyRing {
             {
                 continue;
             }
-            let reused = previous
-                .and_then(|p| p.verifiers.get(&row.id))
-                .filter(|v| v.state == state);
+            let reused = parsed
+                .verifiers
+                .get(&row.id)
+                .filter(|v| v.state == state && v.retired_at == row.retired_at);
             let verify = match reused {
-                Some(v) => v.clone(),
+                Some(v) => v,
                 None => {
                     let public_jwk: serde_json::Value = serde_json::from_str(&row.public_jwk)
                         .map_err(|e| load_err(e.to_string()))?;
                     let verifier = TokenVerifier::from_jwk(alg, &public_jwk).map_err(load_err)?;
-                    Arc::new(VerifyKey {
+                    let v = Arc::new(VerifyKey {
                         kid: row.id.clone(),
                         alg,
                         state,
                         retired_at: row.retired_at,
                         verifier,
                         public_jwk,
-                    })
+                    });
+                    parsed.verifiers.insert(row.id.clone(), v.clone());
+                    v
                 }
             };
             ring.verifiers.insert(row.id.clone(), verify);
             if state == KeyState::Active {
-                let reused = previous
-                    .and_then(|p| p.signers.get(&alg))
-                    .filter(|s| s.kid == row.id);
-                let signer = match reused {
-                    Some(s) => s.clone(),
+                let signer = match parsed.signers.get(&row.id) {
+                    Some(s) => s,
                     None => {
                         let der = master_key
                             .open(&row.private_key_sealed, row.id.as_bytes())
                             .map_err(|e| load_err(e.to_string()))?;
                         let signer = TokenSigner::from_der(alg, &der).map_err(load_err)?;
-                        Arc::new(SigningKey {
+                        let s = Arc::new(SigningKey {
                             kid: row.id.clone(),
                             alg,
                             signer,
                             access_header: encode_header(alg.as_str(), &row.id, "at+jwt"),
                             id_header: encode_header(alg.as_str(), &row.id, "JWT"),
-                        })
+                        });
+                        parsed.signers.insert(row.id.clone(), s.clone());
+                        s
                     }
                 };
                 ring.signers.insert(alg, signer);

@@ -1,14 +1,11 @@
-//! OAuth 2.0 endpoints, JWT minting and verification, the bearer guard — and the HTTP plumbing
-//! every API crate shares (problem responses, request ids, body limits), kept here because this
-//! is the lowest crate all of them depend on.
+//! OAuth 2.0 endpoints, JWT minting and verification, the bearer guard.
 
+pub mod cache;
 pub mod client_auth;
 pub mod crypto;
 pub mod endpoints;
-pub mod error;
 pub mod form;
 pub mod guard;
-pub mod http;
 pub mod jwks_fetch;
 pub mod jws;
 pub mod keys;
@@ -60,7 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         endpoints::discovery::authorization_server,
         endpoints::whoami::whoami,
     ),
-    components(schemas(error::OAuthErrorBody, error::OAuthErrorCode)),
+    components(schemas(http::OAuthErrorBody, http::OAuthErrorCode)),
     tags((name = "OAuth", description = "Token issuance, introspection, revocation, keys and \
         discovery, per tenant. Get an admin token: `curl -u admin:$SECRET -d \
         grant_type=client_credentials http://127.0.0.1:8080/t/system/oauth2/token`."))

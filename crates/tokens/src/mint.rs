@@ -6,10 +6,11 @@ use domain::accounts::Person;
 use domain::claims::{AccessClaims, IdClaims};
 use domain::{ids, now_unix};
 
-use crate::error::OAuthError;
+use crate::cache::{Client, Device, Tenant};
 use crate::jws::{self, Jws};
 use crate::keys::SigningAlg;
-use crate::service::{Client, Device, Tenant, TokenService};
+use crate::service::TokenService;
+use http::oauth::OAuthError;
 
 pub struct Minted {
     pub token: String,
@@ -255,6 +256,7 @@ pub async fn validate(
         return Err(Invalid::Tenant.into());
     }
     let tenant = svc
+        .caches
         .tenant(&claims.tenant)
         .await?
         .filter(|t| !t.disabled)
@@ -281,11 +283,11 @@ pub async fn validate(
             return Ok((tenant, claims));
         }
     }
-    let client = svc.client(&tenant.id, &claims.client_id).await?;
+    let client = svc.caches.client(&tenant.id, &claims.client_id).await?;
     let Some(client) = client.filter(|c| !c.disabled) else {
         return Err(Invalid::Client.into());
     };
-    if claims.is_person() && !svc.person_active(&tenant.id, &claims.sub).await? {
+    if claims.is_person() && !svc.caches.person_active(&tenant.id, &claims.sub).await? {
         return Err(Invalid::Person.into());
     }
     if let Some(department) = &claims.on_behalf_of {
@@ -293,7 +295,7 @@ pub async fn validate(
             .organization_id
             .as_deref()
             .ok_or(Invalid::Enrollment)?;
-        if !svc.enrollment_active(vendor, department).await? {
+        if !svc.caches.enrollment_active(vendor, department).await? {
             return Err(Invalid::Enrollment.into());
         }
     }
@@ -312,6 +314,7 @@ async fn check_device(
         return Err(Invalid::Device.into());
     }
     let device = svc
+        .caches
         .device(&tenant.id, device_id)
         .await?
         .ok_or(Invalid::Device)?;

@@ -9,8 +9,9 @@ use domain::{ids, now_unix};
 use serde::{Deserialize, Serialize};
 use store::repo::refresh_tokens::{self, RefreshTokenRow};
 
-use crate::error::OAuthError;
-use crate::service::{Client, Tenant, TokenService};
+use crate::cache::{Client, Tenant};
+use crate::service::TokenService;
+use http::oauth::OAuthError;
 
 /// Lifetime of a machine client's refresh token; each rotation starts it again.
 pub const MACHINE_REFRESH_TTL: i64 = 30 * 24 * 3600;

@@ -5,16 +5,16 @@
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use domain::model::{EnrollmentStatus, MembershipRole, OrganizationKind};
+use http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
 use serde::{Deserialize, Serialize};
 use store::repo::enrollments::{self, EnrollmentRow};
 use store::repo::{memberships, organizations};
 use store::Store;
-use tokens::http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
-use tokens::TokenService;
+use tokens::cache::Caches;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::caller::{kind_of, Caller};
+use crate::caller::Caller;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,10 +52,7 @@ fn view(r: &EnrollmentRow) -> Result<Enrollment, ApiError> {
         id: r.id.clone(),
         vendor_id: r.vendor_id.clone(),
         department_id: r.department_id.clone(),
-        status: r
-            .status
-            .parse()
-            .map_err(|e| ApiError::Internal(format!("enrollment status: {e}")))?,
+        status: r.status,
         requested_by: r.requested_by.clone(),
         decided_by: r.decided_by.clone(),
         created_at: r.created_at,
@@ -87,7 +84,7 @@ pub async fn create(
     let vendor = caller
         .managed_entity(&store, &b.vendor_id, "enroll it with departments")
         .await?;
-    if kind_of(&vendor) != Some(OrganizationKind::Vendor) {
+    if vendor.kind != OrganizationKind::Vendor {
         return Err(ApiError::invalid(
             "vendor_id",
             "must be a vendor entity (`VN…`)",
@@ -97,7 +94,7 @@ pub async fn create(
     let department = store
         .run(move |c| organizations::find(c, &tid, &did))
         .await?
-        .filter(|o| kind_of(o) == Some(OrganizationKind::Department))
+        .filter(|o| o.kind == OrganizationKind::Department)
         .ok_or_else(|| {
             ApiError::invalid("department_id", "no such department (`FD…`) in this tenant")
         })?;
@@ -197,10 +194,8 @@ async fn decidable(
     if caller.is_tenant_admin() {
         return Ok(e);
     }
-    let manages = |r: &Option<String>| {
-        r.as_deref().is_some_and(|r| {
-            r == MembershipRole::Owner.as_str() || r == MembershipRole::Admin.as_str()
-        })
+    let manages = |r: &Option<MembershipRole>| {
+        matches!(r, Some(MembershipRole::Owner | MembershipRole::Admin))
     };
     let allowed = match side {
         Side::Department => manages(&department),
@@ -229,7 +224,7 @@ async fn transition(
     from: &'static [&'static str],
     to: EnrollmentStatus,
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
 ) -> Result<HttpResponse, ApiError> {
     let e = decidable(store, &caller, id, side).await?;
     let event = caller.audit(
@@ -239,7 +234,7 @@ async fn transition(
     );
     // Tokens acting under it see the change at once here.
     let updated =
-        crate::enrollments::transition(store, svc, &e, from, to, &caller.user.id, event).await?;
+        crate::enrollments::transition(store, caches, &e, from, to, &caller.user.id, event).await?;
     match updated {
         Some(row) => Ok(HttpResponse::Ok().json(view(&row)?)),
         None => Err(ApiError::Conflict(format!(
@@ -278,7 +273,7 @@ pub async fn approve(
     caller: Caller,
     id: web::Path<String>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let to = EnrollmentStatus::Active;
     transition(
@@ -288,7 +283,7 @@ pub async fn approve(
         &["pending"],
         to,
         &store,
-        &svc,
+        &caches,
     )
     .await
 }
@@ -311,7 +306,7 @@ pub async fn refuse(
     caller: Caller,
     id: web::Path<String>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let to = EnrollmentStatus::Refused;
     transition(
@@ -321,7 +316,7 @@ pub async fn refuse(
         &["pending"],
         to,
         &store,
-        &svc,
+        &caches,
     )
     .await
 }
@@ -344,9 +339,9 @@ pub async fn revoke(
     caller: Caller,
     id: web::Path<String>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let to = EnrollmentStatus::Revoked;
     let from: &[&str] = &["pending", "active"];
-    transition(caller, &id, Side::Either, from, to, &store, &svc).await
+    transition(caller, &id, Side::Either, from, to, &store, &caches).await
 }

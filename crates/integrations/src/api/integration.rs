@@ -5,16 +5,15 @@ use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use domain::model::{AuthMethod, ClientKind, GrantType};
 use domain::secrets::MasterKey;
+use http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
 use registry::clients::NewClient;
 use registry::clients::{check_keys_and_alg, valid_scopes, NewSecret, RotateSecret};
-use registry::tenants::TenantSettings;
 use serde::{Deserialize, Serialize};
 use store::repo::clients::{self, ClientRow};
 use store::repo::organizations::OrganizationRow;
 use store::repo::tenants::TenantRow;
 use store::Store;
-use tokens::http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
-use tokens::TokenService;
+use tokens::cache::Caches;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -56,9 +55,9 @@ pub struct Integration {
     pub name: String,
     /// The entity that owns it.
     pub entity_id: String,
-    pub auth_method: String,
+    pub auth_method: domain::model::AuthMethod,
     pub scopes: Vec<String>,
-    pub access_token_alg: String,
+    pub access_token_alg: domain::model::SigningAlg,
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
     pub jwks_uri: Option<String>,
@@ -89,9 +88,9 @@ fn view(r: &ClientRow) -> Integration {
         client_id: r.client_id.clone(),
         name: r.name.clone(),
         entity_id: r.organization_id.clone().unwrap_or_default(),
-        auth_method: r.auth_method.clone(),
-        scopes: serde_json::from_str(&r.scopes).unwrap_or_default(),
-        access_token_alg: r.access_token_alg.clone(),
+        auth_method: r.auth_method,
+        scopes: r.scopes.0.clone(),
+        access_token_alg: r.access_token_alg,
         jwks: r.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
         jwks_uri: r.jwks_uri.clone(),
         created_by: r.created_by.clone(),
@@ -117,7 +116,7 @@ async fn integration_of(
         .run(move |c| clients::find(c, &tid, &cid))
         .await?
         .filter(|c| {
-            c.kind == ClientKind::Integration.as_str()
+            c.kind == ClientKind::Integration
                 && c.organization_id.as_deref() == Some(org.id.as_str())
         })
         .ok_or_else(|| ApiError::NotFound("integration".into()))
@@ -176,7 +175,7 @@ pub async fn create(
         }
         _ => {}
     }
-    if let Some(allowed) = TenantSettings::from_row(&tenant).integration_scopes {
+    if let Some(allowed) = &tenant.settings.integration_scopes {
         if let Some(extra) = b.scopes.iter().find(|s| !allowed.contains(s)) {
             return Err(ApiError::invalid(
                 "scopes",
@@ -288,7 +287,7 @@ pub async fn delete(
     caller: Caller,
     path: web::Path<(String, String)>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller
         .managed_entity(&store, &path.0, "delete integrations")
@@ -300,7 +299,7 @@ pub async fn delete(
         serde_json::json!({"entity_id": org.id}),
     );
     // Its refresh tokens go with it (ON DELETE CASCADE).
-    registry::clients::delete(&store, &svc, &row, event).await?;
+    registry::clients::delete(&store, &caches, &row, event).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -327,7 +326,7 @@ pub async fn rotate_secret(
     body: Valid<RotateSecret>,
     store: web::Data<Store>,
     master_key: web::Data<MasterKey>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let org = caller
         .managed_entity(&store, &path.0, "rotate integration secrets")
@@ -335,15 +334,21 @@ pub async fn rotate_secret(
     caller.require_recent_mfa()?;
     let row = integration_of(&store, &org, &path.1).await?;
     let overlap = body.0.previous_expires_in.unwrap_or(86400);
-    let (id, secret) =
-        registry::clients::rotate_secret(&store, &svc, &master_key, &row, overlap, |secret_id| {
+    let (id, secret) = registry::clients::rotate_secret(
+        &store,
+        &caches,
+        &master_key,
+        &row,
+        overlap,
+        |secret_id| {
             caller.audit(
                 "integration.secret.rotate",
                 &format!("client:{}", row.client_id),
                 serde_json::json!({"secret_id": secret_id, "previous_expires_in": overlap}),
             )
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(HttpResponse::Created().json(NewSecret {
         id,
         client_secret: secret,

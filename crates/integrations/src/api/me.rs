@@ -1,10 +1,10 @@
 //! `/account/me` and `/account/entities`: who the caller is and which entities they belong to.
 
 use actix_web::{web, HttpResponse};
+use http::{ApiError, CommonProblems, PageQuery};
 use serde::Serialize;
 use store::repo::memberships;
 use store::Store;
-use tokens::http::{ApiError, CommonProblems, PageQuery};
 use utoipa::ToSchema;
 
 use crate::caller::Caller;
@@ -16,7 +16,7 @@ pub struct Me {
     pub email: String,
     /// The tenant slug.
     pub tenant: String,
-    pub tenant_roles: Vec<String>,
+    pub tenant_roles: Vec<domain::model::TenantRole>,
     pub mfa_enabled: bool,
     /// How this token's sign-in was made: `pwd`, and `otp` after the emailed code.
     pub amr: Vec<String>,
@@ -39,7 +39,7 @@ pub async fn me(caller: Caller) -> Result<HttpResponse, ApiError> {
         id: caller.user.id.clone(),
         email: caller.user.email.clone(),
         tenant: claims.tenant.clone(),
-        tenant_roles: serde_json::from_str(&caller.user.tenant_roles).unwrap_or_default(),
+        tenant_roles: caller.user.tenant_roles.0.clone(),
         mfa_enabled: caller.user.mfa_enabled,
         amr: claims.amr.clone().unwrap_or_default(),
         auth_time: claims.auth_time,
@@ -50,10 +50,10 @@ pub async fn me(caller: Caller) -> Result<HttpResponse, ApiError> {
 pub struct Entity {
     /// `VN…` (vendor), `FD…` (department) or `OR…` (other).
     pub id: String,
-    pub kind: String,
+    pub kind: domain::model::OrganizationKind,
     pub name: String,
     /// The caller's role: `owner`, `admin` or `member`.
-    pub role: String,
+    pub role: domain::model::MembershipRole,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

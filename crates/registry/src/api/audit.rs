@@ -1,10 +1,10 @@
 //! `/admin/v1/tenants/{id}/audit-events`.
 
 use actix_web::{web, HttpResponse};
+use http::{ApiError, CommonProblems, PageQuery};
 use serde::{Deserialize, Serialize};
 use store::repo::audit::{self, AuditFilter, AuditRow};
 use store::Store;
-use tokens::http::{ApiError, CommonProblems, PageQuery};
 use utoipa::{IntoParams, ToSchema};
 
 use super::managed_tenant;

@@ -4,17 +4,15 @@ use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::client_metadata::ClientMetadata;
 use domain::ids;
-use domain::model::{AuthMethod, ClientKind};
+use domain::model::{AuthMethod, ClientKind, GrantType, SigningAlg, TenantRole};
 use domain::secrets::MasterKey;
+use http::{etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
 use josekit::jwk::KeyPair;
 use serde::{Deserialize, Serialize};
 use store::repo::clients::{self, ClientChanges, ClientRow};
 use store::repo::tenants::TenantRow;
 use store::Store;
-use tokens::http::{
-    etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
-};
-use tokens::TokenService;
+use tokens::cache::Caches;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -28,14 +26,14 @@ pub use crate::clients::{valid_scopes, CreateClient, NewSecret, RotateSecret, Up
 pub struct Client {
     pub client_id: String,
     pub name: String,
-    pub kind: String,
-    pub auth_method: String,
-    pub grant_types: Vec<String>,
+    pub kind: ClientKind,
+    pub auth_method: AuthMethod,
+    pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub default_scopes: Vec<String>,
-    pub tenant_roles: Vec<String>,
+    pub tenant_roles: Vec<TenantRole>,
     pub access_token_ttl: Option<i64>,
-    pub access_token_alg: String,
+    pub access_token_alg: SigningAlg,
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
     pub jwks_uri: Option<String>,
@@ -87,27 +85,23 @@ pub struct ClientKeyPair {
     pub private_jwk: serde_json::Value,
 }
 
-fn list_of(json: &str) -> Vec<String> {
-    serde_json::from_str(json).unwrap_or_default()
-}
-
 fn view(r: &ClientRow) -> Client {
     Client {
         client_id: r.client_id.clone(),
         name: r.name.clone(),
-        kind: r.kind.clone(),
-        auth_method: r.auth_method.clone(),
-        grant_types: list_of(&r.grant_types),
-        scopes: list_of(&r.scopes),
-        default_scopes: list_of(&r.default_scopes),
-        tenant_roles: list_of(&r.tenant_roles),
+        kind: r.kind,
+        auth_method: r.auth_method,
+        grant_types: r.grant_types.0.clone(),
+        scopes: r.scopes.0.clone(),
+        default_scopes: r.default_scopes.0.clone(),
+        tenant_roles: r.tenant_roles.0.clone(),
         access_token_ttl: r.access_token_ttl,
-        access_token_alg: r.access_token_alg.clone(),
+        access_token_alg: r.access_token_alg,
         jwks: r.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
         jwks_uri: r.jwks_uri.clone(),
         organization_id: r.organization_id.clone(),
         disabled: r.disabled,
-        metadata: serde_json::from_str(&r.metadata).unwrap_or_default(),
+        metadata: r.metadata.clone(),
         created_at: r.created_at,
         updated_at: r.updated_at,
         locked_until: r.locked_until.filter(|t| *t > domain::now_unix()),
@@ -246,12 +240,12 @@ pub async fn update(
     path: web::Path<(String, String)>,
     body: Valid<UpdateClient>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
     let version = if_match(&req)?;
     let updated =
-        crate::clients::update(&store, &svc, &actor, &tenant, &c, version, body.0).await?;
+        crate::clients::update(&store, &caches, &actor, &tenant, &c, version, body.0).await?;
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, etag(updated.version)))
         .json(view(&updated)))
@@ -275,10 +269,10 @@ pub async fn delete(
     actor: Actor,
     path: web::Path<(String, String)>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
-    if c.kind == ClientKind::Admin.as_str() {
+    if c.kind == ClientKind::Admin {
         return Err(ApiError::Conflict(
             "the platform's admin client cannot be deleted".into(),
         ));
@@ -289,7 +283,7 @@ pub async fn delete(
         &format!("client:{}", c.client_id),
         serde_json::json!({}),
     );
-    crate::clients::delete(&store, &svc, &c, event).await?;
+    crate::clients::delete(&store, &caches, &c, event).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -315,12 +309,12 @@ pub async fn rotate_secret(
     body: Valid<RotateSecret>,
     store: web::Data<Store>,
     master_key: web::Data<MasterKey>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
     let overlap = body.0.previous_expires_in.unwrap_or(86400);
     let (sid, secret) =
-        crate::clients::rotate_secret(&store, &svc, &master_key, &c, overlap, |secret_id| {
+        crate::clients::rotate_secret(&store, &caches, &master_key, &c, overlap, |secret_id| {
             actor.audit(
                 &tenant.id,
                 "client.secret.rotate",
@@ -352,7 +346,7 @@ pub async fn delete_secret(
     actor: Actor,
     path: web::Path<(String, String, String)>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
     let event = actor.audit(
@@ -361,7 +355,7 @@ pub async fn delete_secret(
         &format!("client:{}", c.client_id),
         serde_json::json!({"secret_id": path.2}),
     );
-    if !crate::clients::delete_secret(&store, &svc, &c, &path.2, event).await? {
+    if !crate::clients::delete_secret(&store, &caches, &c, &path.2, event).await? {
         return Err(ApiError::NotFound("secret".into()));
     }
     Ok(HttpResponse::NoContent().finish())
@@ -388,10 +382,10 @@ pub async fn create_key(
     path: web::Path<(String, String)>,
     body: Valid<CreateClientKey>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
-    if c.auth_method != AuthMethod::PrivateKeyJwt.as_str() || c.jwks_uri.is_some() {
+    if c.auth_method != AuthMethod::PrivateKeyJwt || c.jwks_uri.is_some() {
         return Err(ApiError::Conflict(
             "only a private_key_jwt client without a jwks_uri holds keys here".into(),
         ));
@@ -430,7 +424,7 @@ pub async fn create_key(
         &format!("client:{}", c.client_id),
         serde_json::json!({"kid": kid, "alg": alg}),
     );
-    if crate::clients::apply(&store, &svc, &c, c.version, changes, event)
+    if crate::clients::apply(&store, &caches, &c, c.version, changes, event)
         .await?
         .is_none()
     {

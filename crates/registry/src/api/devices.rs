@@ -5,13 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use domain::certs;
 use domain::model::Environment;
 use domain::secrets::MasterKey;
+use http::{etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
 use serde::{Deserialize, Serialize};
 use store::repo::devices::{self, DeviceRow};
 use store::Store;
-use tokens::http::{
-    etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
-};
-use tokens::TokenService;
+use tokens::cache::Caches;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -141,17 +139,17 @@ pub async fn create(
     body: Valid<CreateDevice>,
     store: web::Data<Store>,
     master_key: web::Data<MasterKey>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
     let body = body.0;
     let thumbprint = binding(body.certificate.as_deref(), body.thumbprint.as_deref())?;
-    if thumbprint.is_none() && tenant.environment == Environment::Production.as_str() {
+    if thumbprint.is_none() && tenant.environment == Environment::Production {
         return Err(ApiError::invalid("certificate", "production tenants bind device tokens to the device's certificate: give certificate (PEM) or thumbprint"));
     }
     let crate::devices::Registered { row, secret, token } = crate::devices::create(
         &store,
-        &svc,
+        &caches,
         &master_key,
         &actor,
         &tenant,
@@ -271,14 +269,14 @@ pub async fn update(
     path: web::Path<(String, String, String)>,
     body: Valid<UpdateDevice>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, d) = managed_device(&store, &actor, &path).await?;
     let version = if_match(&req)?;
     let body = body.0;
     let updated = crate::devices::update(
         &store,
-        &svc,
+        &caches,
         &actor,
         &tenant,
         &d,
@@ -311,10 +309,10 @@ pub async fn delete(
     actor: Actor,
     path: web::Path<(String, String, String)>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, d) = managed_device(&store, &actor, &path).await?;
-    crate::devices::delete(&store, &svc, &actor, &tenant, &d).await?;
+    crate::devices::delete(&store, &caches, &actor, &tenant, &d).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -322,12 +320,12 @@ async fn reissue(
     actor: &Actor,
     path: &(String, String, String),
     store: &Store,
-    svc: &TokenService,
+    caches: &Caches,
     thumbprint: Option<Option<String>>,
     action: &str,
 ) -> Result<(DeviceRow, String), ApiError> {
     let (tenant, d) = managed_device(store, actor, path).await?;
-    Ok(crate::devices::reissue(store, svc, actor, &tenant, &d, thumbprint, action).await?)
+    Ok(crate::devices::reissue(store, caches, actor, &tenant, &d, thumbprint, action).await?)
 }
 
 impl From<crate::devices::DeviceError> for ApiError {
@@ -360,9 +358,9 @@ pub async fn token(
     actor: Actor,
     path: web::Path<(String, String, String)>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, token) = reissue(&actor, &path, &store, &svc, None, "device.token").await?;
+    let (_, token) = reissue(&actor, &path, &store, &caches, None, "device.token").await?;
     Ok(HttpResponse::Ok().json(DeviceToken {
         device_token: token,
     }))
@@ -390,7 +388,7 @@ pub async fn certificate(
     path: web::Path<(String, String, String)>,
     body: Valid<SetCertificate>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let thumbprint = binding(body.0.certificate.as_deref(), body.0.thumbprint.as_deref())?
         .ok_or_else(|| ApiError::invalid("certificate", "give a certificate or a thumbprint"))?;
@@ -398,7 +396,7 @@ pub async fn certificate(
         &actor,
         &path,
         &store,
-        &svc,
+        &caches,
         Some(Some(thumbprint)),
         "device.certificate",
     )

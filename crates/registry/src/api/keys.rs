@@ -2,12 +2,12 @@
 
 use actix_web::{web, HttpResponse};
 use domain::secrets::MasterKey;
+use http::{ApiError, BodyProblems, CommonProblems, Problem, Valid};
 use serde::{Deserialize, Serialize};
 use store::repo::signing_keys::{self, SigningKeyRow};
 use store::Store;
-use tokens::http::{ApiError, BodyProblems, CommonProblems, Problem, Valid};
+use tokens::cache::Caches;
 use tokens::keys::SigningAlg;
-use tokens::TokenService;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -19,10 +19,10 @@ use crate::actor::Actor;
 pub struct Key {
     pub kid: String,
     #[schema(example = "ES256")]
-    pub alg: String,
+    pub alg: domain::model::SigningAlg,
     /// `next`, `active` or `retired`.
     #[schema(example = "next")]
-    pub state: String,
+    pub state: domain::model::KeyState,
     /// The public key as published in JWKS.
     #[schema(value_type = Object)]
     pub public_jwk: serde_json::Value,
@@ -58,8 +58,8 @@ pub struct Promoted {
 fn view(row: &SigningKeyRow) -> Key {
     Key {
         kid: row.id.clone(),
-        alg: row.alg.clone(),
-        state: row.state.clone(),
+        alg: row.alg,
+        state: row.state,
         public_jwk: serde_json::from_str(&row.public_jwk).unwrap_or_default(),
         created_at: row.created_at,
         activated_at: row.activated_at,
@@ -115,12 +115,15 @@ pub async fn create(
     body: Valid<CreateKey>,
     store: web::Data<Store>,
     master_key: web::Data<MasterKey>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let alg = SigningAlg::parse(&body.0.alg)
-        .ok_or_else(|| ApiError::invalid("alg", "must be RS256 or ES256"))?;
-    let row = crate::keys::create(&store, &svc, &master_key, &actor, &tenant, alg).await?;
+    let alg: SigningAlg = body
+        .0
+        .alg
+        .parse()
+        .map_err(|_| ApiError::invalid("alg", "must be RS256 or ES256"))?;
+    let row = crate::keys::create(&store, &caches, &master_key, &actor, &tenant, alg).await?;
     Ok(HttpResponse::Created().json(view(&row)))
 }
 
@@ -142,11 +145,11 @@ pub async fn promote(
     actor: Actor,
     path: web::Path<(String, String)>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, kid) = path.into_inner();
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let invalidated = crate::keys::promote(&store, &svc, &actor, &tenant, &kid).await?;
+    let invalidated = crate::keys::promote(&store, &caches, &actor, &tenant, &kid).await?;
     Ok(HttpResponse::Ok().json(Promoted {
         kid,
         state: "active".into(),
@@ -172,11 +175,11 @@ pub async fn delete(
     actor: Actor,
     path: web::Path<(String, String)>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, kid) = path.into_inner();
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    crate::keys::delete(&store, &svc, &actor, &tenant, &kid).await?;
+    crate::keys::delete(&store, &caches, &actor, &tenant, &kid).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -10,9 +10,9 @@ pub mod trust_anchors;
 pub mod users;
 
 use actix_web::web;
+use http::ApiError;
 use store::repo::tenants::TenantRow;
 use store::Store;
-use tokens::http::ApiError;
 use utoipa::OpenApi;
 
 use crate::actor::Actor;

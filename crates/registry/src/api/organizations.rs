@@ -3,13 +3,11 @@
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::model::OrganizationKind;
+use http::{etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
 use serde::{Deserialize, Serialize};
 use store::repo::organizations::{self, OrganizationRow};
 use store::Store;
-use tokens::http::{
-    etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
-};
-use tokens::TokenService;
+use tokens::cache::Caches;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -39,7 +37,7 @@ pub struct Organization {
     /// `VN…` for vendors, `FD…` for departments, `OR…` for others.
     #[schema(example = "VN0192f0c4e8a37c1e9d4b5a6f7e8d9c0b")]
     pub id: String,
-    pub kind: String,
+    pub kind: domain::model::OrganizationKind,
     pub name: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -54,7 +52,7 @@ pub struct OrganizationList {
 fn view(r: &OrganizationRow) -> Organization {
     Organization {
         id: r.id.clone(),
-        kind: r.kind.clone(),
+        kind: r.kind,
         name: r.name.clone(),
         created_at: r.created_at,
         updated_at: r.updated_at,
@@ -216,9 +214,9 @@ pub async fn delete(
     actor: Actor,
     path: web::Path<(String, String)>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
-    crate::organizations::delete(&store, &svc, &actor, &tenant, &org).await?;
+    crate::organizations::delete(&store, &caches, &actor, &tenant, &org).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,19 +4,18 @@ use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::model::{Environment, TenantRole, TenantSlug};
 use domain::secrets::MasterKey;
+use http::{etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
 use serde::{Deserialize, Serialize};
 use store::repo::tenants::{self, TenantChanges, TenantRow};
 use store::Store;
-use tokens::http::{
-    etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
-};
-use tokens::TokenService;
+use tokens::cache::Caches;
 use utoipa::ToSchema;
 use validator::Validate;
 
 use super::managed_tenant;
 use crate::actor::Actor;
-use crate::tenants::{TenantError, TenantSettings};
+use crate::tenants::TenantError;
+use domain::tenant_settings::TenantSettings;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -58,7 +57,7 @@ pub struct Tenant {
     pub id: String,
     pub slug: String,
     pub name: String,
-    pub environment: String,
+    pub environment: Environment,
     /// `{public_url}/t/{slug}`: the `iss` of its tokens.
     pub issuer: String,
     pub settings: TenantSettings,
@@ -75,14 +74,14 @@ pub struct TenantList {
     pub next_cursor: Option<String>,
 }
 
-fn view(row: &TenantRow, svc: &TokenService) -> Tenant {
+fn view(row: &TenantRow, caches: &Caches) -> Tenant {
     Tenant {
         id: row.id.clone(),
         slug: row.slug.clone(),
         name: row.name.clone(),
-        environment: row.environment.clone(),
-        issuer: svc.issuer(&row.slug),
-        settings: TenantSettings::from_row(row),
+        environment: row.environment,
+        issuer: caches.issuer(&row.slug),
+        settings: row.settings.clone(),
         disabled: row.disabled,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -113,7 +112,7 @@ pub async fn create(
     body: Valid<CreateTenant>,
     store: web::Data<Store>,
     master_key: web::Data<MasterKey>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     actor.require_platform_admin()?;
     let body = body.0;
@@ -140,7 +139,7 @@ pub async fn create(
     .await?;
     let resp = HttpResponse::Created()
         .insert_header((LOCATION, format!("/admin/v1/tenants/{}", row.id)))
-        .json(view(&row, &svc));
+        .json(view(&row, &caches));
     Ok(with_etag(resp, row.version))
 }
 
@@ -161,7 +160,7 @@ pub async fn list(
     actor: Actor,
     page: web::Query<PageQuery>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let only = if actor.is_platform_admin() {
         None
@@ -177,7 +176,7 @@ pub async fn list(
             |t| &t.id,
         )
         .await?;
-    let items = rows.iter().map(|r| view(r, &svc)).collect();
+    let items = rows.iter().map(|r| view(r, &caches)).collect();
     Ok(HttpResponse::Ok().json(TenantList { items, next_cursor }))
 }
 
@@ -198,11 +197,11 @@ pub async fn get(
     actor: Actor,
     id: web::Path<String>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let row = managed_tenant(&store, &actor, &id).await?;
     Ok(with_etag(
-        HttpResponse::Ok().json(view(&row, &svc)),
+        HttpResponse::Ok().json(view(&row, &caches)),
         row.version,
     ))
 }
@@ -230,22 +229,20 @@ pub async fn update(
     id: web::Path<String>,
     body: Valid<UpdateTenant>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let row = managed_tenant(&store, &actor, &id).await?;
     let version = if_match(&req)?;
     let body = body.0;
     let changes = TenantChanges {
         name: body.name,
-        environment: body.environment.map(|e| e.to_string()),
-        settings: body
-            .settings
-            .map(|s| serde_json::to_string(&s).unwrap_or_default()),
+        environment: body.environment,
+        settings: body.settings,
         disabled: None,
     };
-    let updated = crate::tenants::update(&store, &svc, &actor, &row, version, changes).await?;
+    let updated = crate::tenants::update(&store, &caches, &actor, &row, version, changes).await?;
     Ok(with_etag(
-        HttpResponse::Ok().json(view(&updated, &svc)),
+        HttpResponse::Ok().json(view(&updated, &caches)),
         updated.version,
     ))
 }
@@ -268,10 +265,10 @@ pub async fn delete(
     actor: Actor,
     id: web::Path<String>,
     store: web::Data<Store>,
-    svc: web::Data<TokenService>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let row = managed_tenant(&store, &actor, &id).await?;
-    crate::tenants::disable(&store, &svc, &actor, &row).await?;
+    crate::tenants::disable(&store, &caches, &actor, &row).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,10 +2,10 @@
 //! production client certificates must chain to.
 
 use actix_web::{web, HttpResponse};
+use http::{ApiError, BodyProblems, CommonProblems, Problem, Valid};
 use serde::{Deserialize, Serialize};
 use store::repo::trust_anchors::{self, TrustAnchorRow};
 use store::Store;
-use tokens::http::{ApiError, BodyProblems, CommonProblems, Problem, Valid};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -73,10 +73,10 @@ pub async fn create(
     id: web::Path<String>,
     body: Valid<UploadAnchors>,
     store: web::Data<Store>,
-    svc: web::Data<tokens::TokenService>,
+    caches: web::Data<tokens::cache::Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let rows = crate::trust_anchors::create(&store, &svc, &actor, &tenant, &body.0.pem).await?;
+    let rows = crate::trust_anchors::create(&store, &caches, &actor, &tenant, &body.0.pem).await?;
     Ok(HttpResponse::Created().json(TrustAnchorList {
         items: rows.iter().map(view).collect(),
         next_cursor: None,
@@ -128,10 +128,10 @@ pub async fn delete(
     actor: Actor,
     path: web::Path<(String, String)>,
     store: web::Data<Store>,
-    svc: web::Data<tokens::TokenService>,
+    caches: web::Data<tokens::cache::Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &path.0).await?;
-    crate::trust_anchors::delete(&store, &svc, &actor, &tenant, &path.1).await?;
+    crate::trust_anchors::delete(&store, &caches, &actor, &tenant, &path.1).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

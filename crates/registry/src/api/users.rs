@@ -3,13 +3,11 @@
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::model::TenantRole;
+use http::{etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
 use serde::{Deserialize, Serialize};
 use store::repo::memberships::{self, MembershipRow};
 use store::repo::users::{self, UserRow};
 use store::{Store, StoreError};
-use tokens::http::{
-    etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
-};
 use tokens::password_gate::PasswordGate;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -64,7 +62,7 @@ pub struct User {
     pub id: String,
     pub email: String,
     pub mfa_enabled: bool,
-    pub tenant_roles: Vec<String>,
+    pub tenant_roles: Vec<TenantRole>,
     pub memberships: Vec<Membership>,
     pub disabled: bool,
     pub created_at: i64,
@@ -82,14 +80,12 @@ fn view(u: &UserRow, ms: &[MembershipRow]) -> User {
         id: u.id.clone(),
         email: u.email.clone(),
         mfa_enabled: u.mfa_enabled,
-        tenant_roles: serde_json::from_str(&u.tenant_roles).unwrap_or_default(),
+        tenant_roles: u.tenant_roles.0.clone(),
         memberships: ms
             .iter()
-            .filter_map(|m| {
-                Some(Membership {
-                    organization_id: m.organization_id.clone(),
-                    role: m.role.parse().ok()?,
-                })
+            .map(|m| Membership {
+                organization_id: m.organization_id.clone(),
+                role: m.role,
             })
             .collect(),
         disabled: u.disabled,
@@ -228,7 +224,7 @@ pub async fn update(
     path: web::Path<(String, String)>,
     body: Valid<UpdateUser>,
     store: web::Data<Store>,
-    svc: web::Data<tokens::TokenService>,
+    caches: web::Data<tokens::cache::Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &path.0).await?;
     let version = if_match(&req)?;
@@ -240,7 +236,7 @@ pub async fn update(
         memberships: b.memberships,
     };
     let (u, ms) =
-        crate::users::update(&store, &svc, &actor, &tenant, &path.1, version, update).await?;
+        crate::users::update(&store, &caches, &actor, &tenant, &path.1, version, update).await?;
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, etag(u.version)))
         .json(view(&u, &ms)))

@@ -63,7 +63,7 @@ impl Env {
             &slug,
             "Test",
             environment,
-            &registry::tenants::TenantSettings::default(),
+            &domain::tenant_settings::TenantSettings::default(),
             |_| None,
         )
         .await

@@ -1,4 +1,6 @@
 use diesel::prelude::*;
+use domain::client_metadata::ClientMetadata;
+use domain::model::{AuthMethod, ClientKind, GrantType, JsonList, SigningAlg, TenantRole};
 
 use crate::schema::{client_secrets, clients};
 use crate::{DbConnection, StoreError};
@@ -10,21 +12,29 @@ pub struct ClientRow {
     pub id: String,
     pub tenant_id: String,
     pub client_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: ClientKind,
     pub name: String,
     pub organization_id: Option<String>,
-    pub auth_method: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub auth_method: AuthMethod,
     /// JSON arrays of names.
-    pub grant_types: String,
-    pub scopes: String,
-    pub default_scopes: String,
-    pub tenant_roles: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub grant_types: JsonList<GrantType>,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub scopes: JsonList<String>,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub default_scopes: JsonList<String>,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub tenant_roles: JsonList<TenantRole>,
     pub access_token_ttl: Option<i64>,
-    pub access_token_alg: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub access_token_alg: SigningAlg,
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
     /// JSON object of further RFC 7591 / 8705 metadata.
-    pub metadata: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub metadata: ClientMetadata,
     pub disabled: bool,
     pub failed_auth_count: i32,
     pub locked_until: Option<i64>,
@@ -47,14 +57,14 @@ pub struct ClientSecretRow {
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> Result<(), StoreError> {
     diesel::insert_into(clients::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }
 
 pub fn insert_secret(conn: &mut DbConnection, row: &ClientSecretRow) -> Result<(), StoreError> {
     diesel::insert_into(client_secrets::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }
@@ -116,20 +126,58 @@ pub fn list(
 }
 
 /// What a PATCH may change; `None` leaves a field as it is.
-#[derive(Debug, Default, Clone, AsChangeset)]
-#[diesel(table_name = clients)]
+#[derive(Debug, Default, Clone)]
 pub struct ClientChanges {
     pub name: Option<String>,
-    pub grant_types: Option<String>,
-    pub scopes: Option<String>,
-    pub default_scopes: Option<String>,
-    pub tenant_roles: Option<String>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub scopes: Option<Vec<String>>,
+    pub default_scopes: Option<Vec<String>>,
+    pub tenant_roles: Option<Vec<TenantRole>>,
     pub access_token_ttl: Option<Option<i64>>,
-    pub access_token_alg: Option<String>,
+    pub access_token_alg: Option<SigningAlg>,
     pub jwks: Option<Option<String>>,
     pub jwks_uri: Option<Option<String>>,
     pub disabled: Option<bool>,
-    pub metadata: Option<String>,
+    pub metadata: Option<ClientMetadata>,
+}
+
+/// `ClientChanges` as the columns store them.
+#[derive(AsChangeset)]
+#[diesel(table_name = clients)]
+struct Columns {
+    name: Option<String>,
+    grant_types: Option<String>,
+    scopes: Option<String>,
+    default_scopes: Option<String>,
+    tenant_roles: Option<String>,
+    access_token_ttl: Option<Option<i64>>,
+    access_token_alg: Option<String>,
+    jwks: Option<Option<String>>,
+    jwks_uri: Option<Option<String>>,
+    disabled: Option<bool>,
+    metadata: Option<String>,
+}
+
+fn json_list<T: serde::Serialize + Clone>(v: &Option<Vec<T>>) -> Option<String> {
+    v.clone().map(|v| JsonList(v).into())
+}
+
+impl From<&ClientChanges> for Columns {
+    fn from(c: &ClientChanges) -> Self {
+        Columns {
+            name: c.name.clone(),
+            grant_types: json_list(&c.grant_types),
+            scopes: json_list(&c.scopes),
+            default_scopes: json_list(&c.default_scopes),
+            tenant_roles: json_list(&c.tenant_roles),
+            access_token_ttl: c.access_token_ttl,
+            access_token_alg: c.access_token_alg.map(String::from),
+            jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.clone(),
+            disabled: c.disabled,
+            metadata: c.metadata.clone().map(String::from),
+        }
+    }
 }
 
 pub fn update_if_version(
@@ -145,7 +193,7 @@ pub fn update_if_version(
             .filter(clients::version.eq(version)),
     )
     .set((
-        changes,
+        Columns::from(changes),
         clients::version.eq(version + 1),
         clients::updated_at.eq(now),
     ))

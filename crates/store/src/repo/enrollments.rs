@@ -2,6 +2,7 @@
 //! start from, so two people deciding at once cannot both succeed.
 
 use diesel::prelude::*;
+use domain::model::EnrollmentStatus;
 
 use crate::schema::enrollments;
 use crate::{DbConnection, StoreError};
@@ -13,7 +14,8 @@ pub struct EnrollmentRow {
     pub tenant_id: String,
     pub vendor_id: String,
     pub department_id: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: EnrollmentStatus,
     pub requested_by: Option<String>,
     pub decided_by: Option<String>,
     pub created_at: i64,
@@ -22,7 +24,7 @@ pub struct EnrollmentRow {
 
 pub fn insert(conn: &mut DbConnection, row: &EnrollmentRow) -> Result<(), StoreError> {
     diesel::insert_into(enrollments::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }
@@ -132,5 +134,6 @@ pub fn is_active(
     vendor_id: &str,
     department_id: &str,
 ) -> Result<bool, StoreError> {
-    Ok(find_pair(conn, vendor_id, department_id)?.is_some_and(|e| e.status == "active"))
+    Ok(find_pair(conn, vendor_id, department_id)?
+        .is_some_and(|e| e.status == EnrollmentStatus::Active))
 }

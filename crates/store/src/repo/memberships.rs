@@ -1,4 +1,5 @@
 use diesel::prelude::*;
+use domain::model::MembershipRole;
 
 use crate::schema::memberships;
 use crate::{DbConnection, StoreError};
@@ -8,7 +9,8 @@ use crate::{DbConnection, StoreError};
 pub struct MembershipRow {
     pub user_id: String,
     pub organization_id: String,
-    pub role: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub role: MembershipRole,
     pub created_at: i64,
 }
 
@@ -29,7 +31,7 @@ pub fn replace(
     diesel::delete(memberships::table.filter(memberships::user_id.eq(user_id))).execute(conn)?;
     for r in rows {
         diesel::insert_into(memberships::table)
-            .values(r)
+            .values(r.clone())
             .execute(conn)?;
     }
     Ok(())
@@ -40,13 +42,15 @@ pub fn role_of(
     conn: &mut DbConnection,
     user_id: &str,
     organization_id: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(memberships::table
+) -> Result<Option<MembershipRole>, StoreError> {
+    let role: Option<String> = memberships::table
         .filter(memberships::user_id.eq(user_id))
         .filter(memberships::organization_id.eq(organization_id))
         .select(memberships::role)
         .first(conn)
-        .optional()?)
+        .optional()?;
+    role.map(|r| MembershipRole::try_from(r).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
 }
 
 /// A page of the user's memberships with their organizations, by organization id.

@@ -1,4 +1,5 @@
 use diesel::prelude::*;
+use domain::model::OrganizationKind;
 
 use crate::schema::organizations;
 use crate::{DbConnection, StoreError};
@@ -9,7 +10,8 @@ pub struct OrganizationRow {
     /// `VN…`, `FD…` or `OR…` by kind.
     pub id: String,
     pub tenant_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: OrganizationKind,
     pub name: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -18,7 +20,7 @@ pub struct OrganizationRow {
 
 pub fn insert(conn: &mut DbConnection, row: &OrganizationRow) -> Result<(), StoreError> {
     diesel::insert_into(organizations::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }

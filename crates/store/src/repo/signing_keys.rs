@@ -1,4 +1,5 @@
 use diesel::prelude::*;
+use domain::model::{KeyState, SigningAlg};
 
 use crate::schema::signing_keys;
 use crate::{DbConnection, StoreError};
@@ -9,8 +10,10 @@ pub struct SigningKeyRow {
     /// The `kid`.
     pub id: String,
     pub tenant_id: String,
-    pub alg: String,
-    pub state: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub alg: SigningAlg,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub state: KeyState,
     pub public_jwk: String,
     /// PKCS#8 DER sealed with AES-256-GCM under the master key, bound to the kid.
     pub private_key_sealed: Vec<u8>,
@@ -21,7 +24,7 @@ pub struct SigningKeyRow {
 
 pub fn insert(conn: &mut DbConnection, row: &SigningKeyRow) -> Result<(), StoreError> {
     diesel::insert_into(signing_keys::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }
@@ -43,13 +46,13 @@ pub fn promote(
     conn: &mut DbConnection,
     tenant_id: &str,
     kid: &str,
-    alg: &str,
+    alg: SigningAlg,
     now: i64,
 ) -> Result<(), StoreError> {
     diesel::update(
         signing_keys::table
             .filter(signing_keys::tenant_id.eq(tenant_id))
-            .filter(signing_keys::alg.eq(alg))
+            .filter(signing_keys::alg.eq(alg.as_str()))
             .filter(signing_keys::state.eq("active")),
     )
     .set((

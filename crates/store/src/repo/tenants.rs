@@ -1,4 +1,6 @@
 use diesel::prelude::*;
+use domain::model::Environment;
+use domain::tenant_settings::TenantSettings;
 
 use crate::schema::tenants;
 use crate::{DbConnection, StoreError};
@@ -9,8 +11,10 @@ pub struct TenantRow {
     pub id: String,
     pub slug: String,
     pub name: String,
-    pub environment: String,
-    pub settings: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub environment: Environment,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub settings: TenantSettings,
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -20,7 +24,7 @@ pub struct TenantRow {
 
 pub fn insert(conn: &mut DbConnection, row: &TenantRow) -> Result<(), StoreError> {
     diesel::insert_into(tenants::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }
@@ -66,14 +70,34 @@ pub fn list(
     Ok(q.load(conn)?)
 }
 
-/// What a PATCH may change.
-#[derive(Debug, Default, Clone, AsChangeset)]
-#[diesel(table_name = tenants)]
+/// What a PATCH may change; `None` keeps the value.
+#[derive(Debug, Default, Clone)]
 pub struct TenantChanges {
     pub name: Option<String>,
-    pub environment: Option<String>,
-    pub settings: Option<String>,
+    pub environment: Option<Environment>,
+    pub settings: Option<TenantSettings>,
     pub disabled: Option<bool>,
+}
+
+/// `TenantChanges` as the columns store them.
+#[derive(AsChangeset)]
+#[diesel(table_name = tenants)]
+struct Columns {
+    name: Option<String>,
+    environment: Option<String>,
+    settings: Option<String>,
+    disabled: Option<bool>,
+}
+
+impl From<&TenantChanges> for Columns {
+    fn from(c: &TenantChanges) -> Self {
+        Columns {
+            name: c.name.clone(),
+            environment: c.environment.map(String::from),
+            settings: c.settings.clone().map(String::from),
+            disabled: c.disabled,
+        }
+    }
 }
 
 /// Applies `changes` if the row is still at `version`; `false` when someone else changed it
@@ -91,7 +115,7 @@ pub fn update_if_version(
             .filter(tenants::version.eq(version)),
     )
     .set((
-        changes,
+        Columns::from(changes),
         tenants::version.eq(version + 1),
         tenants::updated_at.eq(now),
     ))

@@ -1,4 +1,5 @@
 use diesel::prelude::*;
+use domain::model::{JsonList, TenantRole};
 
 use crate::schema::users;
 use crate::{DbConnection, StoreError};
@@ -12,7 +13,8 @@ pub struct UserRow {
     pub password_hash: String,
     pub mfa_enabled: bool,
     /// JSON array of tenant role names.
-    pub tenant_roles: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub tenant_roles: JsonList<TenantRole>,
     pub disabled: bool,
     pub failed_logins: i32,
     pub locked_until: Option<i64>,
@@ -22,13 +24,13 @@ pub struct UserRow {
 }
 
 impl UserRow {
-    /// A new, enabled user of `tenant_id` at version 1 (`tenant_roles`: a JSON array).
+    /// A new, enabled user of `tenant_id` at version 1.
     pub fn new(
         tenant_id: &str,
         email: String,
         password_hash: String,
         mfa_enabled: bool,
-        tenant_roles: String,
+        tenant_roles: Vec<TenantRole>,
         now: i64,
     ) -> UserRow {
         UserRow {
@@ -37,7 +39,7 @@ impl UserRow {
             email,
             password_hash,
             mfa_enabled,
-            tenant_roles,
+            tenant_roles: tenant_roles.into(),
             disabled: false,
             failed_logins: 0,
             locked_until: None,
@@ -50,7 +52,7 @@ impl UserRow {
 
 pub fn insert(conn: &mut DbConnection, row: &UserRow) -> Result<(), StoreError> {
     diesel::insert_into(users::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }
@@ -106,12 +108,31 @@ pub fn list(
     Ok(q.load(conn)?)
 }
 
-#[derive(Debug, Default, Clone, AsChangeset)]
-#[diesel(table_name = users)]
+/// What a PATCH may change; `None` keeps the value.
+#[derive(Debug, Default, Clone)]
 pub struct UserChanges {
     pub mfa_enabled: Option<bool>,
-    pub tenant_roles: Option<String>,
+    pub tenant_roles: Option<Vec<TenantRole>>,
     pub disabled: Option<bool>,
+}
+
+/// `UserChanges` as the columns store them.
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+struct Columns {
+    mfa_enabled: Option<bool>,
+    tenant_roles: Option<String>,
+    disabled: Option<bool>,
+}
+
+impl From<&UserChanges> for Columns {
+    fn from(c: &UserChanges) -> Self {
+        Columns {
+            mfa_enabled: c.mfa_enabled,
+            tenant_roles: c.tenant_roles.clone().map(|r| JsonList(r).into()),
+            disabled: c.disabled,
+        }
+    }
 }
 
 pub fn update_if_version(
@@ -129,7 +150,7 @@ pub fn update_if_version(
             .filter(users::version.eq(version)),
     )
     .set((
-        changes,
+        Columns::from(changes),
         users::version.eq(version + 1),
         users::updated_at.eq(now),
     ))

@@ -4,7 +4,7 @@ use josekit::jws::ES256;
 /// Our low-level signatures verify with josekit (standard JWS), and josekit's with ours.
 #[test]
 fn interoperates_with_josekit_both_ways() {
-    for alg in SigningAlg::ALL {
+    for &alg in SigningAlg::ALL {
         let (der, jwk) = match alg {
             SigningAlg::Es256 => {
                 let kp = ES256.generate_key_pair().unwrap();

@@ -6,11 +6,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::tenant_of;
+use crate::cache::Tenant;
 use crate::client_auth::ASSERTION_ALGS;
-use crate::error::{OAuthError, OAuthErrorBody};
 use crate::keys::SigningAlg;
-use crate::service::{Tenant, TokenService};
+use crate::service::TokenService;
 use domain::model::GrantType;
+use http::oauth::{OAuthError, OAuthErrorBody};
 
 /// Authorization server metadata.
 #[derive(Serialize, ToSchema)]

@@ -8,10 +8,10 @@ use utoipa::ToSchema;
 
 use super::{no_store_json, tenant_of};
 use crate::client_auth::authenticate;
-use crate::error::{OAuthError, OAuthErrorBody};
 use crate::form::Form;
 use crate::service::TokenService;
 use crate::{mint, refresh};
+use http::oauth::{OAuthError, OAuthErrorBody};
 
 /// Form parameters of introspection and revocation.
 #[derive(ToSchema)]

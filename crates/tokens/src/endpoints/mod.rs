@@ -10,12 +10,14 @@ use std::sync::Arc;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::HttpResponse;
 
-use crate::error::{OAuthError, OAuthErrorCode};
-use crate::service::{Tenant, TokenService};
+use crate::cache::Tenant;
+use crate::service::TokenService;
+use http::oauth::{OAuthError, OAuthErrorCode};
 
 /// The tenant named in the URL; unknown or disabled ones are a 404.
 pub(crate) async fn tenant_of(svc: &TokenService, slug: &str) -> Result<Arc<Tenant>, OAuthError> {
-    svc.tenant(slug)
+    svc.caches
+        .tenant(slug)
         .await?
         .filter(|t| !t.disabled)
         .ok_or_else(|| OAuthError::new(OAuthErrorCode::InvalidTenant, "no such tenant"))

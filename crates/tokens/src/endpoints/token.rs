@@ -1,8 +1,8 @@
 //! `POST /t/{tenant}/oauth2/token` (RFC 6749 §4.4, RFC 7523).
 
-use crate::http::has_control;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::accounts::{Accounts, Attempt, Person, SignIn};
+use http::has_control;
 use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
@@ -12,16 +12,17 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{no_store_json, tenant_of};
+use crate::cache::{Client, Device, Tenant};
 use crate::client_auth::authenticate;
-use crate::error::{OAuthError, OAuthErrorBody, OAuthErrorCode};
 use crate::form::{printable, Form};
-use crate::http::metrics::METRICS;
-use crate::http::peer_ip;
 use crate::mint::Extras;
 use crate::mtls::ClientCert;
 use crate::refresh::Family;
-use crate::service::{Client, Device, Tenant, TokenService};
+use crate::service::TokenService;
 use crate::{mint, refresh};
+use http::metrics::METRICS;
+use http::oauth::{OAuthError, OAuthErrorBody, OAuthErrorCode};
+use http::peer_ip;
 
 /// Form parameters of the token endpoint (`application/x-www-form-urlencoded`).
 #[derive(ToSchema)]
@@ -233,7 +234,7 @@ async fn device_of(
     let device = match req.headers().get(DEVICE_AUTHORIZATION) {
         Some(value) => {
             let (id, secret) = device_credentials(value)?;
-            let device = svc.device(&tenant.id, &id).await?;
+            let device = svc.caches.device(&tenant.id, &id).await?;
             let verified = device.filter(|d| {
                 !d.disabled
                     && d.secret_hash
@@ -249,6 +250,7 @@ async fn device_of(
         }
         None => match cert {
             Some(c) => svc
+                .caches
                 .device_by_thumbprint(&tenant.id, &c.thumbprint)
                 .await?
                 .filter(|d| !d.disabled && d.cert_thumbprint.as_deref() == Some(&c.thumbprint)),
@@ -343,7 +345,7 @@ async fn check_enrollment(
             ))
         }
     };
-    if svc.enrollment_active(vendor, department).await? {
+    if svc.caches.enrollment_active(vendor, department).await? {
         Ok(())
     } else {
         Err(OAuthError::unauthorized_client(format!(

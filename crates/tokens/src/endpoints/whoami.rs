@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 
 use crate::guard::Bearer;
-use crate::http::{ApiError, Problem};
+use http::{ApiError, Problem};
 
 /// Who am I?
 ///

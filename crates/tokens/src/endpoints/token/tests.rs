@@ -3,26 +3,26 @@
 use store::repo::clients::ClientRow;
 
 use super::resolve_scope;
-use crate::service::Client;
+use crate::cache::Client;
 
 fn client(scopes: &str, default_scopes: &str) -> Client {
     let row = ClientRow {
         id: "pk".into(),
         tenant_id: "t".into(),
         client_id: "c".into(),
-        kind: "application".into(),
+        kind: domain::model::ClientKind::Application,
         name: "c".into(),
         organization_id: None,
-        auth_method: "client_secret_basic".into(),
-        grant_types: r#"["client_credentials"]"#.into(),
-        scopes: scopes.into(),
-        default_scopes: default_scopes.into(),
-        tenant_roles: "[]".into(),
+        auth_method: domain::model::AuthMethod::ClientSecretBasic,
+        grant_types: vec![domain::model::GrantType::ClientCredentials].into(),
+        scopes: scopes.to_owned().try_into().unwrap(),
+        default_scopes: default_scopes.to_owned().try_into().unwrap(),
+        tenant_roles: Default::default(),
         access_token_ttl: None,
-        access_token_alg: "RS256".into(),
+        access_token_alg: domain::model::SigningAlg::Rs256,
         jwks: None,
         jwks_uri: None,
-        metadata: "{}".into(),
+        metadata: Default::default(),
         disabled: false,
         failed_auth_count: 0,
         locked_until: None,
@@ -55,6 +55,6 @@ fn asked_scopes_are_granted_once_each_or_refused_whole() {
         "write read"
     );
     let e = resolve_scope(&c, Some("read admin")).unwrap_err();
-    assert_eq!(e.code, crate::error::OAuthErrorCode::InvalidScope);
+    assert_eq!(e.code, http::oauth::OAuthErrorCode::InvalidScope);
     assert!(e.description.contains("`admin`"), "{}", e.description);
 }

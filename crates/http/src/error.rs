@@ -170,7 +170,7 @@ impl ApiError {
     }
 }
 
-pub(crate) fn problem_response(problem: &Problem) -> HttpResponse {
+pub fn problem_response(problem: &Problem) -> HttpResponse {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(problem).unwrap_or_default();
     HttpResponse::build(status)
@@ -241,7 +241,7 @@ impl ResponseError for ApiError {
         if let ApiError::Unavailable(_) = self {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
-                HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+                HeaderValue::from(crate::oauth::RETRY_AFTER_SECS),
             );
         }
         response

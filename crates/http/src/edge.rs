@@ -22,7 +22,8 @@ use futures_util::Stream;
 
 use super::error::problem_response;
 use super::{ApiError, BodyLimits};
-use crate::error::OAuthError;
+use crate::metrics::Endpoint;
+use crate::oauth::{OAuthError, RETRY_AFTER_SECS};
 
 /// What the edge enforces; `App::app_data(web::Data<Edge>)`.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +31,9 @@ pub struct Edge {
     /// The whole body must have arrived this long after the headers.
     pub body_timeout: Duration,
     pub limits: BodyLimits,
+    /// Which family a path belongs to (its metrics label and error dialect): the server knows
+    /// its routes, this crate does not.
+    pub classify: fn(&str) -> Endpoint,
 }
 
 impl Default for Edge {
@@ -37,6 +41,7 @@ impl Default for Edge {
         Edge {
             body_timeout: Duration::from_secs(10),
             limits: BodyLimits::default(),
+            classify: |_| Endpoint::Other,
         }
     }
 }
@@ -100,12 +105,6 @@ pub fn has_control(s: &str) -> bool {
     s.chars().any(|c| c.is_ascii_control())
 }
 
-/// The OAuth endpoints and their metadata, which answer RFC 6749 errors (not problems).
-fn is_oauth(path: &str) -> bool {
-    (path.starts_with("/t/") && (path.contains("/oauth2/") || path.contains("/.well-known/")))
-        || path.starts_with("/.well-known/")
-}
-
 /// A refusal in the dialect of the route: an RFC 6749 error on the OAuth endpoints, an RFC 9457
 /// problem elsewhere; a 503 says when to retry.
 fn refusal(oauth: bool, status: StatusCode, description: String, close: bool) -> HttpResponse {
@@ -124,10 +123,8 @@ fn refusal(oauth: bool, status: StatusCode, description: String, close: bool) ->
         problem.detail = Some(description);
         let mut r = problem_response(&problem);
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(crate::error::RETRY_AFTER_SECS),
-            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
         r
     };
@@ -158,7 +155,7 @@ pub async fn edge<B: MessageBody + 'static>(
         .app_data::<web::Data<Edge>>()
         .map(|e| *e.get_ref())
         .unwrap_or_default();
-    let oauth = is_oauth(req.path());
+    let oauth = (config.classify)(req.path()).is_oauth();
     let refuse = |req: ServiceRequest, status, why: String, close| {
         let (http, _) = req.into_parts();
         Ok(ServiceResponse::new(http, refusal(oauth, status, why, close)).map_into_right_body())

@@ -49,6 +49,10 @@ pub async fn request_context(
     let header = HeaderValue::from_str(&id).ok();
     let span = tracing::info_span!("request", request_id = %id);
     let started = Instant::now();
+    let classify = req
+        .app_data::<actix_web::web::Data<super::Edge>>()
+        .map_or(super::Edge::default().classify, |e| e.classify);
+    let endpoint = classify(req.path());
 
     let result = REQUEST_ID
         .scope(id, next.call(req).instrument(span.clone()))
@@ -63,7 +67,7 @@ pub async fn request_context(
     span.in_scope(|| {
         let (method, path) = (response.request().method(), response.request().path());
         let elapsed = started.elapsed();
-        super::metrics::METRICS.record_request(path, status.as_u16(), elapsed);
+        super::metrics::METRICS.record_request(endpoint, status.as_u16(), elapsed);
         let micros = elapsed.as_micros() as u64;
         if status.is_server_error() {
             tracing::error!(%method, path, status = status.as_u16(), micros, "request");

@@ -3,8 +3,8 @@
 
 use actix_web::middleware::from_fn;
 use actix_web::{test, web, App, HttpResponse};
+use http::{body_limits, request_context, BodyLimits, REQUEST_ID_HEADER};
 use serde::Deserialize;
-use tokens::http::{body_limits, request_context, BodyLimits, REQUEST_ID_HEADER};
 
 #[derive(Deserialize)]
 struct Thing {
@@ -16,8 +16,8 @@ async fn create(_t: web::Json<Thing>) -> HttpResponse {
     HttpResponse::Created().finish()
 }
 
-async fn fail() -> Result<HttpResponse, tokens::http::ApiError> {
-    Err(tokens::http::ApiError::Internal(
+async fn fail() -> Result<HttpResponse, http::ApiError> {
+    Err(http::ApiError::Internal(
         "db exploded: secret details".into(),
     ))
 }
@@ -170,7 +170,7 @@ async fn page(_q: web::Query<Page>) -> HttpResponse {
 async fn unparsable_query_strings_are_problems() {
     let app = test::init_service(
         App::new()
-            .app_data(tokens::http::query_config())
+            .app_data(http::query_config())
             .wrap(from_fn(request_context))
             .route("/page", web::get().to(page)),
     )

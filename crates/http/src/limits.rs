@@ -5,6 +5,9 @@ use actix_web::{web, HttpRequest};
 
 use super::ApiError;
 
+/// Largest OAuth form body; a client assertion is a few KiB.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimits {
     /// JSON bodies of the admin and account APIs.
@@ -17,7 +20,7 @@ impl Default for BodyLimits {
     fn default() -> Self {
         BodyLimits {
             json: 256 * 1024,
-            form: crate::form::MAX_FORM_BYTES,
+            form: MAX_FORM_BYTES,
         }
     }
 }

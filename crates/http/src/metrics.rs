@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use domain::model::GrantType;
 
-/// Which part of the API a request went to (a bounded label, unlike the raw path).
+/// Which part of the API a request went to: a bounded label (unlike the raw path), given by the
+/// server's route classifier (`Edge::classify`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Token,
@@ -55,37 +56,16 @@ impl Endpoint {
         }
     }
 
-    /// Classifies a request path without allocating.
-    pub fn of(path: &str) -> Endpoint {
-        if path.starts_with("/t/") {
-            if path.ends_with("/oauth2/token") {
-                Endpoint::Token
-            } else if path.ends_with("/oauth2/introspect") {
-                Endpoint::Introspect
-            } else if path.ends_with("/oauth2/revoke") {
-                Endpoint::Revoke
-            } else if path.ends_with("/oauth2/jwks") {
-                Endpoint::Jwks
-            } else if path.ends_with("/whoami") {
-                Endpoint::Whoami
-            } else if path.contains("/.well-known/") {
-                Endpoint::Discovery
-            } else {
-                Endpoint::Other
-            }
-        } else if path.starts_with("/admin/") {
-            Endpoint::Admin
-        } else if path.starts_with("/account/") {
-            Endpoint::Account
-        } else if path.starts_with("/.well-known/") {
-            Endpoint::Discovery
-        } else if matches!(path, "/healthz" | "/readyz" | "/metrics") {
-            Endpoint::Ops
-        } else if path.starts_with("/swagger-ui") || path == "/openapi.json" {
-            Endpoint::Docs
-        } else {
-            Endpoint::Other
-        }
+    /// Whether the family answers in the OAuth dialect (RFC 6749 errors), not problems.
+    pub fn is_oauth(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Token
+                | Endpoint::Introspect
+                | Endpoint::Revoke
+                | Endpoint::Jwks
+                | Endpoint::Discovery
+        )
     }
 }
 
@@ -126,8 +106,8 @@ pub static METRICS: Metrics = Metrics {
 };
 
 impl Metrics {
-    pub fn record_request(&self, path: &str, status: u16, elapsed: Duration) {
-        let e = Endpoint::of(path) as usize;
+    pub fn record_request(&self, endpoint: Endpoint, status: u16, elapsed: Duration) {
+        let e = endpoint as usize;
         let class = (usize::from(status / 100)).clamp(1, 5) - 1;
         self.requests[e][class].fetch_add(1, Relaxed);
         let h = &self.latency[e];
