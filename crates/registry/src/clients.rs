@@ -654,6 +654,7 @@ pub struct CreateClient {
 /// and against the tenant, then [`create`].
 pub async fn register(
     store: &Store,
+    caches: &Caches,
     master_key: &MasterKey,
     actor: &crate::actor::Actor,
     tenant: &TenantRow,
@@ -721,7 +722,7 @@ pub async fn register(
         created_by: None,
         metadata,
     };
-    create(store, master_key, &tenant.id, new, |row| {
+    let created = create(store, master_key, &tenant.id, new, |row| {
         let details = serde_json::json!({"auth_method": row.auth_method});
         Some(actor.audit(
             &tenant.id,
@@ -730,7 +731,10 @@ pub async fn register(
             details,
         ))
     })
-    .await
+    .await?;
+    // The client id may be one a request asked for before it existed ("no such client").
+    forget(caches, &created.0).await;
+    Ok(created)
 }
 
 #[cfg(test)]

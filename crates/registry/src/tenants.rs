@@ -32,8 +32,10 @@ pub enum TenantError {
 
 /// Creates a tenant with an active RS256 and ES256 key and its `portal` client; `audit` describes the creation for the
 /// same transaction.
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
     store: &Store,
+    caches: &Caches,
     master_key: &MasterKey,
     slug: &TenantSlug,
     name: &str,
@@ -41,7 +43,7 @@ pub async fn create(
     settings: &TenantSettings,
     audit: impl FnOnce(&TenantRow) -> Option<AuditRow>,
 ) -> Result<TenantRow, TenantError> {
-    create_with(
+    let row = create_with(
         store,
         master_key,
         slug,
@@ -51,7 +53,10 @@ pub async fn create(
         audit,
         |_, _| Ok(()),
     )
-    .await
+    .await?;
+    // The slug may be one a request asked for before it existed ("no such tenant").
+    caches.invalidate(Changed::Tenant { slug: &row.slug }).await;
+    Ok(row)
 }
 
 /// [`create`], with `also` writing more rows of the new tenant in the same transaction (the

@@ -39,6 +39,7 @@ async fn setup(state: &portcullis_server::app::AppState) -> Probe {
     let slug = "acme".parse().unwrap();
     let tenant = registry::tenants::create(
         &state.store,
+        &state.tokens.caches,
         &state.master_key,
         &slug,
         "Acme",

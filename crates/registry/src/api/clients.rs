@@ -144,11 +144,12 @@ pub async fn create(
     id: web::Path<String>,
     body: Valid<CreateClient>,
     store: web::Data<Store>,
+    caches: web::Data<Caches>,
     master_key: web::Data<MasterKey>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
     let (row, secret) =
-        crate::clients::register(&store, &master_key, &actor, &tenant, body.0).await?;
+        crate::clients::register(&store, &caches, &master_key, &actor, &tenant, body.0).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,

@@ -122,6 +122,7 @@ pub async fn create(
         .map_err(|e: domain::model::ParseError| ApiError::invalid("slug", e.reason))?;
     let row = crate::tenants::create(
         &store,
+        &caches,
         &master_key,
         &slug,
         &body.name,

@@ -59,6 +59,7 @@ impl Env {
         let slug: TenantSlug = slug.parse().unwrap();
         registry::tenants::create(
             &self.state.store,
+            &self.state.tokens.caches,
             &self.state.master_key,
             &slug,
             "Test",
