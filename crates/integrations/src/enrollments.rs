@@ -2,7 +2,7 @@
 //! revokes. Each change writes its row and audit event in one transaction, then drops the pair
 //! from this replica's cache, so tokens acting `on_behalf_of` the department see it at once.
 
-use domain::model::EnrollmentStatus;
+use domain::model::{EnrollmentStatus, MembershipRole};
 use domain::{ids, now_unix};
 use store::repo::audit::{self, AuditRow};
 use store::repo::enrollments::{self, EnrollmentRow};
@@ -54,16 +54,95 @@ pub async fn request(
         .await
 }
 
-/// Moves the enrollment from one of `from` to `to`; `None` if it is in another state.
+/// A decision on an enrollment after it was requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Refuse,
+    Revoke,
+}
+
+/// Whether a person may take a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    Granted,
+    /// A member of a side, without the role the decision needs (403, saying which).
+    Denied(&'static str),
+    /// Unrelated to the enrollment: it is not theirs to see (404).
+    Hidden,
+}
+
+impl Decision {
+    /// The state the decision leads to.
+    pub fn to(self) -> EnrollmentStatus {
+        match self {
+            Decision::Approve => EnrollmentStatus::Active,
+            Decision::Refuse => EnrollmentStatus::Refused,
+            Decision::Revoke => EnrollmentStatus::Revoked,
+        }
+    }
+
+    /// The states it may be taken from: only a pending request is approved or refused; a
+    /// pending or active one is revoked.
+    pub fn from(self) -> &'static [EnrollmentStatus] {
+        match self {
+            Decision::Approve | Decision::Refuse => &[EnrollmentStatus::Pending],
+            Decision::Revoke => &[EnrollmentStatus::Pending, EnrollmentStatus::Active],
+        }
+    }
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Refuse => "refuse",
+            Decision::Revoke => "revoke",
+        }
+    }
+
+    /// The department decides on a request; either side may end it. A manager is an owner or
+    /// admin of the side; a tenant admin may always.
+    pub fn permission(
+        self,
+        tenant_admin: bool,
+        vendor: Option<MembershipRole>,
+        department: Option<MembershipRole>,
+    ) -> Permission {
+        let manages = |r: Option<MembershipRole>| {
+            matches!(r, Some(MembershipRole::Owner | MembershipRole::Admin))
+        };
+        let allowed = tenant_admin
+            || match self {
+                Decision::Approve | Decision::Refuse => manages(department),
+                Decision::Revoke => manages(department) || manages(vendor),
+            };
+        if allowed {
+            Permission::Granted
+        } else if vendor.is_some() || department.is_some() {
+            Permission::Denied(match self {
+                Decision::Approve | Decision::Refuse => {
+                    "only an owner or admin of the department (or a tenant admin) decides"
+                }
+                Decision::Revoke => {
+                    "only an owner or admin of the vendor or the department may revoke"
+                }
+            })
+        } else {
+            Permission::Hidden
+        }
+    }
+}
+
+/// Takes `decision` on the enrollment; `None` if it is in a state the decision is not taken
+/// from.
 pub async fn transition(
     store: &Store,
     caches: &Caches,
     enrollment: &EnrollmentRow,
-    from: &'static [&'static str],
-    to: EnrollmentStatus,
+    decision: Decision,
     by_user: &str,
     event: AuditRow,
 ) -> Result<Option<EnrollmentRow>, StoreError> {
+    let (from, to) = (decision.from(), decision.to());
     let (eid, tid, by) = (
         enrollment.id.clone(),
         enrollment.tenant_id.clone(),
@@ -71,7 +150,7 @@ pub async fn transition(
     );
     let updated = store
         .transaction(move |c| {
-            if !enrollments::transition(c, &eid, from, to.as_str(), &by, now_unix())? {
+            if !enrollments::transition(c, &eid, from, to, &by, now_unix())? {
                 return Ok(None);
             }
             audit::insert(c, &event)?;
@@ -86,3 +165,6 @@ pub async fn transition(
         .await;
     Ok(updated)
 }
+
+#[cfg(test)]
+mod tests;

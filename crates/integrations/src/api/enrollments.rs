@@ -4,7 +4,7 @@
 
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
-use domain::model::{EnrollmentStatus, MembershipRole, OrganizationKind};
+use domain::model::{EnrollmentStatus, OrganizationKind};
 use http::{ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
 use serde::{Deserialize, Serialize};
 use store::repo::enrollments::{self, EnrollmentRow};
@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::caller::Caller;
+use crate::enrollments::{Decision, Permission};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -158,20 +159,12 @@ pub async fn list(
     }))
 }
 
-/// Which side may make a change.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Department,
-    Either,
-}
-
-/// The enrollment, if the caller may make a change from `side`: a manager (owner or admin) of
-/// that side, or a tenant admin. Members get 403; people unrelated to it, 404.
+/// The enrollment, if the caller may take `decision` on it ([`Decision::permission`]).
 async fn decidable(
     store: &Store,
     caller: &Caller,
     id: &str,
-    side: Side,
+    decision: Decision,
 ) -> Result<EnrollmentRow, ApiError> {
     let (tid, eid, uid) = (
         caller.tenant_id().to_owned(),
@@ -191,67 +184,42 @@ async fn decidable(
     let Some((e, vendor, department)) = found else {
         return Err(ApiError::NotFound("enrollment".into()));
     };
-    if caller.is_tenant_admin() {
-        return Ok(e);
-    }
-    let manages = |r: &Option<MembershipRole>| {
-        matches!(r, Some(MembershipRole::Owner | MembershipRole::Admin))
-    };
-    let allowed = match side {
-        Side::Department => manages(&department),
-        Side::Either => manages(&department) || manages(&vendor),
-    };
-    if allowed {
-        Ok(e)
-    } else if vendor.is_some() || department.is_some() {
-        Err(ApiError::Denied(match side {
-            Side::Department => {
-                "only an owner or admin of the department (or a tenant admin) decides".into()
-            }
-            Side::Either => {
-                "only an owner or admin of the vendor or the department may revoke".into()
-            }
-        }))
-    } else {
-        Err(ApiError::NotFound("enrollment".into()))
+    match decision.permission(caller.is_tenant_admin(), vendor, department) {
+        Permission::Granted => Ok(e),
+        Permission::Denied(why) => Err(ApiError::Denied(why.into())),
+        Permission::Hidden => Err(ApiError::NotFound("enrollment".into())),
     }
 }
 
-async fn transition(
+async fn decide(
     caller: Caller,
     id: &str,
-    side: Side,
-    from: &'static [&'static str],
-    to: EnrollmentStatus,
+    decision: Decision,
     store: &Store,
     caches: &Caches,
 ) -> Result<HttpResponse, ApiError> {
-    let e = decidable(store, &caller, id, side).await?;
+    let e = decidable(store, &caller, id, decision).await?;
     let event = caller.audit(
-        &format!("enrollment.{}", verb(to)),
+        &format!("enrollment.{}", decision.verb()),
         &format!("enrollment:{}:{}", e.vendor_id, e.department_id),
         serde_json::json!({"id": e.id, "from": e.status}),
     );
     // Tokens acting under it see the change at once here.
     let updated =
-        crate::enrollments::transition(store, caches, &e, from, to, &caller.user.id, event).await?;
+        crate::enrollments::transition(store, caches, &e, decision, &caller.user.id, event).await?;
     match updated {
         Some(row) => Ok(HttpResponse::Ok().json(view(&row)?)),
         None => Err(ApiError::Conflict(format!(
             "the enrollment is {}; it must be {} to {}",
             e.status,
-            from.join(" or "),
-            verb(to)
+            decision
+                .from()
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            decision.verb()
         ))),
-    }
-}
-
-fn verb(to: EnrollmentStatus) -> &'static str {
-    match to {
-        EnrollmentStatus::Active => "approve",
-        EnrollmentStatus::Refused => "refuse",
-        EnrollmentStatus::Revoked => "revoke",
-        EnrollmentStatus::Pending => "request",
     }
 }
 
@@ -275,17 +243,7 @@ pub async fn approve(
     store: web::Data<Store>,
     caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
-    let to = EnrollmentStatus::Active;
-    transition(
-        caller,
-        &id,
-        Side::Department,
-        &["pending"],
-        to,
-        &store,
-        &caches,
-    )
-    .await
+    decide(caller, &id, Decision::Approve, &store, &caches).await
 }
 
 /// Refuse a pending enrollment (owner or admin of the department, or a tenant admin).
@@ -308,17 +266,7 @@ pub async fn refuse(
     store: web::Data<Store>,
     caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
-    let to = EnrollmentStatus::Refused;
-    transition(
-        caller,
-        &id,
-        Side::Department,
-        &["pending"],
-        to,
-        &store,
-        &caches,
-    )
-    .await
+    decide(caller, &id, Decision::Refuse, &store, &caches).await
 }
 
 /// Revoke an enrollment (either side's owner or admin, or a tenant admin).
@@ -341,7 +289,5 @@ pub async fn revoke(
     store: web::Data<Store>,
     caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
-    let to = EnrollmentStatus::Revoked;
-    let from: &[&str] = &["pending", "active"];
-    transition(caller, &id, Side::Either, from, to, &store, &caches).await
+    decide(caller, &id, Decision::Revoke, &store, &caches).await
 }

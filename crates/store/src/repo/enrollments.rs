@@ -87,11 +87,13 @@ pub fn list(
 pub fn transition(
     conn: &mut DbConnection,
     id: &str,
-    from: &[&str],
-    to: &str,
+    from: &[EnrollmentStatus],
+    to: EnrollmentStatus,
     by: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let to = to.as_str();
     let n = diesel::update(
         enrollments::table
             .filter(enrollments::id.eq(id))

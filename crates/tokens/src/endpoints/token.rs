@@ -331,20 +331,23 @@ async fn client_credentials(
     respond(tenant, client, access, claims, scope, refresh_token)
 }
 
+/// Only an integration account of an organization (its vendor) may act `on_behalf_of` another.
+fn acting_vendor(client: &Client) -> Result<&str, OAuthError> {
+    match (client.kind, &client.organization_id) {
+        (ClientKind::Integration, Some(org)) => Ok(org),
+        _ => Err(OAuthError::invalid_request(
+            "on_behalf_of is for integration accounts of a vendor",
+        )),
+    }
+}
+
 /// An integration may act for a department only while its vendor's enrollment is active.
 async fn check_enrollment(
     svc: &TokenService,
     client: &Client,
     department: &str,
 ) -> Result<(), OAuthError> {
-    let vendor = match (&client.kind, &client.organization_id) {
-        (ClientKind::Integration, Some(org)) => org,
-        _ => {
-            return Err(OAuthError::invalid_request(
-                "on_behalf_of is for integration accounts of a vendor",
-            ))
-        }
-    };
+    let vendor = acting_vendor(client)?;
     if svc.caches.enrollment_active(vendor, department).await? {
         Ok(())
     } else {

@@ -2,7 +2,7 @@
 
 use store::repo::clients::ClientRow;
 
-use super::resolve_scope;
+use super::{acting_vendor, resolve_scope};
 use crate::cache::Client;
 
 fn client(scopes: &str, default_scopes: &str) -> Client {
@@ -57,4 +57,20 @@ fn asked_scopes_are_granted_once_each_or_refused_whole() {
     let e = resolve_scope(&c, Some("read admin")).unwrap_err();
     assert_eq!(e.code, http::oauth::OAuthErrorCode::InvalidScope);
     assert!(e.description.contains("`admin`"), "{}", e.description);
+}
+
+#[test]
+fn only_an_integration_of_an_organization_acts_on_behalf_of_another() {
+    let mut c = client(r#"["read"]"#, r#"["read"]"#);
+    assert!(acting_vendor(&c).is_err(), "an application");
+    c.kind = domain::model::ClientKind::Integration;
+    assert!(
+        acting_vendor(&c).is_err(),
+        "an integration without an organization"
+    );
+    c.organization_id = Some("VN1".into());
+    assert_eq!(acting_vendor(&c).unwrap(), "VN1");
+    c.kind = domain::model::ClientKind::Admin;
+    let e = acting_vendor(&c).unwrap_err();
+    assert_eq!(e.code, http::OAuthErrorCode::InvalidRequest);
 }
