@@ -265,3 +265,14 @@ pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
         .and_then(|v| v.parse().ok())
         .ok_or(ApiError::PreconditionFailed)
 }
+
+/// The response `builder` makes, with the resource's `ETag` (for a later `If-Match`).
+pub fn versioned(
+    mut builder: actix_web::HttpResponseBuilder,
+    version: i64,
+    body: &impl serde::Serialize,
+) -> actix_web::HttpResponse {
+    builder
+        .insert_header((actix_web::http::header::ETAG, etag(version)))
+        .json(body)
+}

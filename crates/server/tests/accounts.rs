@@ -176,11 +176,99 @@ fn client_form(extra: &[(&str, &str)]) -> String {
     form(&pairs)
 }
 
+/// Ada, the vendor's owner, signed in: her token response and access token.
+async fn ada<S, B>(app: &S, w: &World) -> (Value, String)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let ada = sign_in(app, w, ADA).await;
+    let at = ada["access_token"].as_str().unwrap().to_owned();
+    (ada, at)
+}
+
+/// An integration Ada creates for her vendor: its client id and secret (shown once).
+async fn integration<S, B>(app: &S, w: &World, ada_at: &str) -> (String, String)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let (s, _, created) = send(
+        app,
+        TestRequest::post()
+            .uri(&format!("/account/integration/{}", w.vendor))
+            .insert_header(bearer(ada_at))
+            .set_json(json!({"name": "CAD connector", "scopes": ["reports:write"]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{created}");
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    (id, secret)
+}
+
+/// Ada asks for her vendor to act for the department; the pending enrollment's id.
+async fn request_enrollment<S, B>(app: &S, w: &World, ada_at: &str) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let (s, _, e) = send(
+        app,
+        TestRequest::post()
+            .uri("/account/enrollments")
+            .insert_header(bearer(ada_at))
+            .set_json(json!({"vendor_id": w.vendor, "department_id": w.department})),
+    )
+    .await;
+    assert_eq!(s, 201, "{e}");
+    assert_eq!(e["status"], "pending");
+    e["id"].as_str().unwrap().to_owned()
+}
+
+/// Dana, the department's owner, takes `decision` on the enrollment; her access token.
+async fn department_decides<S, B>(app: &S, w: &World, enrollment: &str, decision: &str) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let dana = sign_in(app, w, DANA).await;
+    let dana_at = dana["access_token"].as_str().unwrap().to_owned();
+    let (s, _, e) = send(
+        app,
+        TestRequest::post()
+            .uri(&format!("/account/enrollments/{enrollment}/{decision}"))
+            .insert_header(bearer(&dana_at)),
+    )
+    .await;
+    assert_eq!(s, 200, "{e}");
+    dana_at
+}
+
+fn introspect(token: &str, creds: &(&'static str, String)) -> TestRequest {
+    post_form("/t/neris/oauth2/introspect", form(&[("token", token)])).insert_header(creds.clone())
+}
+
 #[actix_web::test]
-async fn the_whole_integration_story_over_http() {
+async fn a_person_signs_in_with_the_emailed_code_and_sees_their_entities() {
     let w = world().await;
     let app = app!(w);
-
     // A person signs in: password, code by SMTP, tokens with amr and auth_time.
     let ada = sign_in(&app, &w, ADA).await;
     let ada_at = ada["access_token"].as_str().unwrap().to_owned();
@@ -214,7 +302,13 @@ async fn the_whole_integration_story_over_http() {
         ents["items"],
         json!([{"id": w.vendor, "kind": "vendor", "name": "Acme Reporting", "role": "owner"}])
     );
+}
 
+#[actix_web::test]
+async fn an_integration_secret_is_shown_once() {
+    let w = world().await;
+    let app = app!(w);
+    let (_, ada_at) = ada(&app, &w).await;
     // She creates an integration for her vendor; the secret is shown once.
     let (s, h, created) = send(
         &app,
@@ -238,7 +332,15 @@ async fn the_whole_integration_story_over_http() {
     .await;
     assert_eq!(s, 200, "{got}");
     assert!(got.get("client_secret").is_none(), "shown once only: {got}");
+    assert!(!got.to_string().contains(&secret), "{got}");
+}
 
+#[actix_web::test]
+async fn integration_refresh_tokens_rotate_and_a_spent_one_ends_the_family() {
+    let w = world().await;
+    let app = app!(w);
+    let (_, ada_at) = ada(&app, &w).await;
+    let (client_id, secret) = integration(&app, &w, &ada_at).await;
     // The integration gets tokens and refreshes them, rotating, again and again.
     let creds = basic(&client_id, &secret);
     let (s, _, t) = send(
@@ -300,7 +402,15 @@ async fn the_whole_integration_story_over_http() {
         (400, Some("invalid_grant")),
         "{r}"
     );
+}
 
+#[actix_web::test]
+async fn acting_for_a_department_needs_an_enrollment_the_department_approves() {
+    let w = world().await;
+    let app = app!(w);
+    let (_, ada_at) = ada(&app, &w).await;
+    let (client_id, secret) = integration(&app, &w, &ada_at).await;
+    let creds = basic(&client_id, &secret);
     // Acting for a department needs an active enrollment.
     let obo = [("on_behalf_of", w.department.as_str())];
     let (s, _, r) = send(
@@ -313,17 +423,7 @@ async fn the_whole_integration_story_over_http() {
         (400, Some("unauthorized_client")),
         "{r}"
     );
-    let (s, _, e) = send(
-        &app,
-        TestRequest::post()
-            .uri("/account/enrollments")
-            .insert_header(bearer(&ada_at))
-            .set_json(json!({"vendor_id": w.vendor, "department_id": w.department})),
-    )
-    .await;
-    assert_eq!(s, 201, "{e}");
-    assert_eq!(e["status"], "pending");
-    let enrollment = e["id"].as_str().unwrap().to_owned();
+    let enrollment = request_enrollment(&app, &w, &ada_at).await;
     // The vendor cannot approve its own request.
     let (s, _, r) = send(
         &app,
@@ -333,17 +433,7 @@ async fn the_whole_integration_story_over_http() {
     )
     .await;
     assert_eq!(s, 403, "{r}");
-    let dana = sign_in(&app, &w, DANA).await;
-    let dana_at = dana["access_token"].as_str().unwrap().to_owned();
-    let (s, _, e) = send(
-        &app,
-        TestRequest::post()
-            .uri(&format!("/account/enrollments/{enrollment}/approve"))
-            .insert_header(bearer(&dana_at)),
-    )
-    .await;
-    assert_eq!(s, 200, "{e}");
-    assert_eq!(e["status"], "active");
+    department_decides(&app, &w, &enrollment, "approve").await;
 
     let (s, _, t) = send(
         &app,
@@ -352,18 +442,32 @@ async fn the_whole_integration_story_over_http() {
     .await;
     assert_eq!(s, 200, "{t}");
     let obo_token = t["access_token"].as_str().unwrap().to_owned();
-    let obo_refresh = t["refresh_token"].as_str().unwrap().to_owned();
     let c = jwt_claims(&obo_token);
     assert_eq!(c["on_behalf_of"], w.department.as_str());
     assert_eq!(c["org"], w.vendor.as_str());
-    let introspect = |token: &str| {
-        post_form("/t/neris/oauth2/introspect", form(&[("token", token)]))
-            .insert_header(creds.clone())
-    };
-    let (s, _, i) = send(&app, introspect(&obo_token)).await;
+    let (s, _, i) = send(&app, introspect(&obo_token, &creds)).await;
     assert_eq!((s, &i["active"]), (200, &json!(true)), "{i}");
     assert_eq!(i["on_behalf_of"], w.department.as_str());
+}
 
+#[actix_web::test]
+async fn revoking_the_enrollment_stops_its_tokens_at_once() {
+    let w = world().await;
+    let app = app!(w);
+    let (_, ada_at) = ada(&app, &w).await;
+    let (client_id, secret) = integration(&app, &w, &ada_at).await;
+    let creds = basic(&client_id, &secret);
+    let obo = [("on_behalf_of", w.department.as_str())];
+    let enrollment = request_enrollment(&app, &w, &ada_at).await;
+    let dana_at = department_decides(&app, &w, &enrollment, "approve").await;
+    let (s, _, t) = send(
+        &app,
+        post_form(&token_url("neris"), client_form(&obo)).insert_header(creds.clone()),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    let obo_token = t["access_token"].as_str().unwrap().to_owned();
+    let obo_refresh = t["refresh_token"].as_str().unwrap().to_owned();
     // The department revokes: the token stops at once, and no new one is granted.
     let (s, _, e) = send(
         &app,
@@ -373,7 +477,7 @@ async fn the_whole_integration_story_over_http() {
     )
     .await;
     assert_eq!((s, &e["status"]), (200, &json!("revoked")), "{e}");
-    let (s, _, i) = send(&app, introspect(&obo_token)).await;
+    let (s, _, i) = send(&app, introspect(&obo_token, &creds)).await;
     assert_eq!((s, &i["active"]), (200, &json!(false)), "{i}");
     let (s, h, _) = send(
         &app,
@@ -415,7 +519,14 @@ async fn the_whole_integration_story_over_http() {
         s, 400,
         "a family acting for the department ends with it: {r}"
     );
+}
 
+#[actix_web::test]
+async fn a_persons_refresh_token_is_not_rotated_and_keeps_the_sign_in_time() {
+    let w = world().await;
+    let app = app!(w);
+    let (ada, _) = ada(&app, &w).await;
+    let claims = jwt_claims(ada["access_token"].as_str().unwrap());
     // A person's refresh token is not rotated: it gives access tokens only, repeatedly, with
     // the sign-in's auth_time.
     let ada_refresh = ada["refresh_token"].as_str().unwrap();
@@ -438,7 +549,15 @@ async fn the_whole_integration_story_over_http() {
         assert_eq!(c["auth_time"], claims["auth_time"]);
         assert_eq!(c["amr"], json!(["pwd", "otp"]));
     }
+}
 
+#[actix_web::test]
+async fn deleting_an_integration_kills_its_tokens_at_once() {
+    let w = world().await;
+    let app = app!(w);
+    let (_, ada_at) = ada(&app, &w).await;
+    let (client_id, secret) = integration(&app, &w, &ada_at).await;
+    let creds = basic(&client_id, &secret);
     // Deleting the integration: its tokens are inactive at once, it cannot authenticate.
     let (s, _, t) = send(
         &app,
@@ -469,7 +588,26 @@ async fn the_whole_integration_story_over_http() {
     )
     .await;
     assert_eq!(s, 401);
+}
 
+#[actix_web::test]
+async fn every_account_action_is_audited_under_one_actor_and_without_secrets() {
+    let w = world().await;
+    let app = app!(w);
+    let (ada, ada_at) = ada(&app, &w).await;
+    let claims = jwt_claims(ada["access_token"].as_str().unwrap());
+    let (client_id, secret) = integration(&app, &w, &ada_at).await;
+    let enrollment = request_enrollment(&app, &w, &ada_at).await;
+    department_decides(&app, &w, &enrollment, "approve").await;
+    department_decides(&app, &w, &enrollment, "revoke").await;
+    let (s, _, _) = send(
+        &app,
+        TestRequest::delete()
+            .uri(&format!("/account/integration/{}/{client_id}", w.vendor))
+            .insert_header(bearer(&ada_at)),
+    )
+    .await;
+    assert_eq!(s, 204);
     // Every account action is in the audit log.
     let (s, _, log) = send(
         &app,

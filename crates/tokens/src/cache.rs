@@ -15,14 +15,15 @@ use std::time::Duration;
 
 use domain::accounts::TenantRef;
 use domain::client_metadata::ClientMetadata;
-use domain::model::{AuthMethod, ClientKind, Environment, GrantType};
+use domain::model::Environment;
 use domain::secrets::MasterKey;
 use store::repo::clients::{self, ClientRow};
-use store::repo::{signing_keys, tenants};
+use store::repo::signing_keys;
+use store::repo::tenants::{self, TenantRow};
 use store::{Store, StoreError};
 
 use crate::jwks_fetch::KeySet;
-use crate::keys::{KeyRing, ParsedKeys, SigningAlg};
+use crate::keys::{KeyRing, ParsedKeys};
 use crate::mtls::{Anchors, ClientCert, SanKind};
 
 /// Default upper bound on how stale a cached entry may be (documented in the README).
@@ -130,16 +131,13 @@ where
     }
 }
 
+/// A tenant as the token path uses it: its row (read through `Deref`) and what is derived from
+/// it once per load.
 pub struct Tenant {
-    pub id: String,
-    pub slug: String,
+    pub row: TenantRow,
     /// `{public_url}/t/{slug}`.
     pub issuer: String,
     pub token_endpoint: String,
-    pub environment: Environment,
-    pub disabled: bool,
-    /// Access-token lifetime for clients that set none (the tenant's settings).
-    pub access_token_ttl: i64,
     pub keys: KeyRing,
     /// The JWKS document, serialised once.
     pub jwks_json: String,
@@ -147,7 +145,19 @@ pub struct Tenant {
     pub anchors: Anchors,
 }
 
+impl std::ops::Deref for Tenant {
+    type Target = TenantRow;
+    fn deref(&self) -> &TenantRow {
+        &self.row
+    }
+}
+
 impl Tenant {
+    /// Access-token lifetime for clients that set none (the tenant's settings).
+    pub fn access_token_ttl(&self) -> i64 {
+        self.row.settings.access_token_lifetime
+    }
+
     /// The tenant as the accounts of people see it.
     pub fn account_ref(&self) -> TenantRef {
         TenantRef {
@@ -158,34 +168,40 @@ impl Tenant {
     }
 }
 
+/// A client as the token path uses it: its row (read through `Deref`; `id` is the primary key,
+/// `failed_auth_count` and `locked_until` as last read) and what is derived from it once per
+/// load.
 pub struct Client {
-    pub pk: String,
-    pub tenant_id: String,
-    pub client_id: String,
-    pub kind: ClientKind,
-    pub auth_method: AuthMethod,
-    pub grant_types: Vec<GrantType>,
-    pub scopes: Vec<String>,
-    pub default_scopes: Vec<String>,
+    pub row: ClientRow,
+    /// Its tenant roles, as the `roles` claim carries them.
     pub roles: Vec<String>,
-    /// `None`: the tenant's default.
-    pub access_token_ttl: Option<i64>,
-    pub access_token_alg: SigningAlg,
-    pub organization_id: Option<String>,
-    pub disabled: bool,
     /// `(HMAC of the secret, expiry)`; several live at once during rotation.
     pub secrets: Vec<(Vec<u8>, Option<i64>)>,
+    /// The registered JWK Set, parsed.
     pub jwks: Option<Arc<KeySet>>,
-    pub jwks_uri: Option<String>,
     /// `tls_client_auth`: the certificate identity the client registered.
     pub tls_identity: Option<TlsIdentity>,
     /// `self_signed_tls_client_auth`: thumbprints of the certificates in its JWKS (`x5c`).
     pub self_signed_certs: Vec<String>,
-    pub require_device_auth: bool,
-    pub bound_tokens_only: bool,
-    /// Secret failures in a row, and until when the client is locked (as last read).
-    pub failed_auth_count: i32,
-    pub locked_until: Option<i64>,
+}
+
+impl std::ops::Deref for Client {
+    type Target = ClientRow;
+    fn deref(&self) -> &ClientRow {
+        &self.row
+    }
+}
+
+impl Client {
+    /// Token requests must identify a device.
+    pub fn require_device_auth(&self) -> bool {
+        self.row.metadata.require_device_auth
+    }
+
+    /// RFC 8705 §3.4: tokens only over mutual TLS, bound to the certificate.
+    pub fn bound_tokens_only(&self) -> bool {
+        self.row.metadata.tls_client_certificate_bound_access_tokens
+    }
 }
 
 /// RFC 8705 §2.1.2: what a `tls_client_auth` client's certificate must show.
@@ -247,49 +263,23 @@ impl Client {
             ))),
             None => None,
         };
-        let metadata = &row.metadata;
         Ok(Client {
-            tls_identity: TlsIdentity::of(metadata),
+            tls_identity: TlsIdentity::of(&row.metadata),
             self_signed_certs: row.jwks.as_deref().map(x5c_thumbprints).unwrap_or_default(),
-            require_device_auth: metadata.require_device_auth,
-            bound_tokens_only: metadata.tls_client_certificate_bound_access_tokens,
-            failed_auth_count: row.failed_auth_count,
-            locked_until: row.locked_until,
-            kind: row.kind,
-            auth_method: row.auth_method,
-            grant_types: row.grant_types.0,
-            scopes: row.scopes.0,
-            default_scopes: row.default_scopes.0,
             roles: row
                 .tenant_roles
                 .iter()
                 .map(|r| r.as_str().to_owned())
                 .collect(),
-            access_token_ttl: row.access_token_ttl,
-            access_token_alg: row.access_token_alg,
-            organization_id: row.organization_id,
-            disabled: row.disabled,
             secrets,
             jwks,
-            jwks_uri: row.jwks_uri,
-            pk: row.id,
-            tenant_id: row.tenant_id,
-            client_id: row.client_id,
+            row,
         })
     }
 }
 
-/// What validating a device token needs to know about the device.
-pub struct Device {
-    pub id: String,
-    pub tenant_id: String,
-    pub organization_id: String,
-    pub disabled: bool,
-    pub token_version: i64,
-    pub token_kid: Option<String>,
-    pub cert_thumbprint: Option<String>,
-    pub secret_hash: Option<Vec<u8>>,
-}
+/// A device as the token path uses it: its row.
+pub use store::repo::devices::DeviceRow as Device;
 
 /// What a write changed, as the caches need to know it. [`Caches::invalidate`] is the
 /// one place that decides which cached entries each change makes stale — including what the
@@ -418,11 +408,7 @@ impl Caches {
             issuer,
             jwks_json: keys.jwks().to_string(),
             keys,
-            environment: row.environment,
-            access_token_ttl: row.settings.access_token_lifetime,
-            disabled: row.disabled,
-            id: row.id,
-            slug: row.slug,
+            row,
         })))
     }
 
@@ -471,18 +457,7 @@ impl Caches {
                 .store
                 .run(move |c| store::repo::devices::find(c, &t, &id))
                 .await?;
-            Ok(row.map(|row| {
-                Arc::new(Device {
-                    id: row.id,
-                    tenant_id: row.tenant_id,
-                    organization_id: row.organization_id,
-                    disabled: row.disabled,
-                    token_version: row.token_version,
-                    token_kid: row.token_kid,
-                    cert_thumbprint: row.cert_thumbprint,
-                    secret_hash: row.secret_hash,
-                })
-            }))
+            Ok(row.map(Arc::new))
         };
         self.devices.get_or_load(&key, load).await
     }

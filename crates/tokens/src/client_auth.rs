@@ -432,7 +432,7 @@ async fn by_assertion(
     if jti.len() > 256 {
         return Err(bad_assertion("`jti` is longer than 256 characters"));
     }
-    if !svc.consume_jti(&client.pk, jti, exp + SKEW_SECS).await? {
+    if !svc.consume_jti(&client.id, jti, exp + SKEW_SECS).await? {
         return Err(bad_assertion("`jti` was already used"));
     }
     Ok(Authenticated {

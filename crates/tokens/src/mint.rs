@@ -38,7 +38,7 @@ pub fn client_access_token(
     extras: Extras<'_>,
 ) -> Result<(Minted, AccessClaims), OAuthError> {
     let now = now_unix();
-    let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl);
+    let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl());
     let claims = AccessClaims {
         iss: tenant.issuer.clone(),
         sub: client.client_id.clone(),
@@ -86,7 +86,7 @@ pub fn person_access_token(
     cnf: Option<&str>,
 ) -> Result<(Minted, AccessClaims), OAuthError> {
     let now = now_unix();
-    let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl);
+    let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl());
     let claims = AccessClaims {
         iss: tenant.issuer.clone(),
         sub: person.user_id.clone(),
@@ -142,7 +142,7 @@ pub fn id_token(
         sub: access.sub.clone(),
         aud: client.client_id.clone(),
         iat: access.iat,
-        exp: access.exp.unwrap_or(access.iat + tenant.access_token_ttl),
+        exp: access.exp.unwrap_or(access.iat + tenant.access_token_ttl()),
         auth_time: access.auth_time,
         tenant: tenant.slug.clone(),
         policies: access.scopes().map(str::to_owned).collect(),

@@ -81,7 +81,7 @@ pub async fn issue(
             .master_key
             .hash_secret(&token)
             .map_err(OAuthError::server_error)?,
-        client_pk: client.pk.clone(),
+        client_pk: client.id.clone(),
         user_id,
         scope: scope.to_owned(),
         claims: serde_json::to_string(&claims).map_err(OAuthError::server_error)?,
@@ -121,7 +121,7 @@ pub async fn redeem(
         .master_key
         .hash_secret(token)
         .map_err(OAuthError::server_error)?;
-    let pk = client.pk.clone();
+    let pk = client.id.clone();
     let now = now_unix();
     let outcome = svc
         .store
@@ -170,7 +170,7 @@ pub async fn revoke(svc: &TokenService, client: &Client, token: &str) -> Result<
         .master_key
         .hash_secret(token)
         .map_err(OAuthError::server_error)?;
-    let pk = client.pk.clone();
+    let pk = client.id.clone();
     let now = now_unix();
     Ok(svc
         .store

@@ -119,7 +119,7 @@ impl TokenService {
         if client.failed_auth_count == 0 && client.locked_until.is_none() {
             return Ok(());
         }
-        let pk = client.pk.clone();
+        let pk = client.id.clone();
         self.store
             .run(move |c| store::repo::clients::clear_failed_auth(c, &pk))
             .await?;

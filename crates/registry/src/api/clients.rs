@@ -6,7 +6,9 @@ use domain::client_metadata::ClientMetadata;
 use domain::ids;
 use domain::model::{AuthMethod, ClientKind, GrantType, SigningAlg, TenantRole};
 use domain::secrets::MasterKey;
-use http::{etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
+use http::{
+    etag, if_match, versioned, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
+};
 use josekit::jwk::KeyPair;
 use serde::{Deserialize, Serialize};
 use store::repo::clients::{self, ClientChanges, ClientRow};
@@ -213,9 +215,7 @@ pub async fn get(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, c) = managed_client(&store, &actor, &path.0, &path.1).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, etag(c.version)))
-        .json(view(&c)))
+    Ok(versioned(HttpResponse::Ok(), c.version, &view(&c)))
 }
 
 /// Update a client (send `If-Match`).
@@ -247,9 +247,11 @@ pub async fn update(
     let version = if_match(&req)?;
     let updated =
         crate::clients::update(&store, &caches, &actor, &tenant, &c, version, body.0).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, etag(updated.version)))
-        .json(view(&updated)))
+    Ok(versioned(
+        HttpResponse::Ok(),
+        updated.version,
+        &view(&updated),
+    ))
 }
 
 /// Delete a client; it cannot authenticate any more and its tokens stop validating.

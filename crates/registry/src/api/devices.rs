@@ -5,7 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use domain::certs;
 use domain::model::Environment;
 use domain::secrets::MasterKey;
-use http::{etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
+use http::{
+    etag, if_match, versioned, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
+};
 use serde::{Deserialize, Serialize};
 use store::repo::devices::{self, DeviceRow};
 use store::Store;
@@ -242,9 +244,7 @@ pub async fn get(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, d) = managed_device(&store, &actor, &path).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, etag(d.version)))
-        .json(view(&d)))
+    Ok(versioned(HttpResponse::Ok(), d.version, &view(&d)))
 }
 
 /// Rename or disable a device (send `If-Match`). Disabling invalidates its token.
@@ -287,9 +287,11 @@ pub async fn update(
         },
     )
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, etag(updated.version)))
-        .json(view(&updated)))
+    Ok(versioned(
+        HttpResponse::Ok(),
+        updated.version,
+        &view(&updated),
+    ))
 }
 
 /// Delete a device; its token stops validating.

@@ -3,7 +3,9 @@
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::model::OrganizationKind;
-use http::{etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
+use http::{
+    etag, if_match, versioned, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
+};
 use serde::{Deserialize, Serialize};
 use store::repo::organizations::{self, OrganizationRow};
 use store::Store;
@@ -158,9 +160,7 @@ pub async fn get(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, etag(org.version)))
-        .json(view(&org)))
+    Ok(versioned(HttpResponse::Ok(), org.version, &view(&org)))
 }
 
 /// Rename an organization (send `If-Match`).
@@ -192,9 +192,11 @@ pub async fn update(
     let updated = crate::organizations::rename(&store, &actor, &tenant, &org, version, body.0.name)
         .await?
         .ok_or(ApiError::PreconditionFailed)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, etag(updated.version)))
-        .json(view(&updated)))
+    Ok(versioned(
+        HttpResponse::Ok(),
+        updated.version,
+        &view(&updated),
+    ))
 }
 
 /// Delete an organization with its devices, memberships and clients.

@@ -3,7 +3,9 @@
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::model::TenantRole;
-use http::{etag, if_match, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid};
+use http::{
+    etag, if_match, versioned, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
+};
 use serde::{Deserialize, Serialize};
 use store::repo::memberships::{self, MembershipRow};
 use store::repo::users::{self, UserRow};
@@ -195,9 +197,7 @@ pub async fn get(
         })
         .await?;
     let (ms, u) = found.ok_or_else(|| ApiError::NotFound("user".into()))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, etag(u.version)))
-        .json(view(&u, &ms)))
+    Ok(versioned(HttpResponse::Ok(), u.version, &view(&u, &ms)))
 }
 
 /// Update a user's roles, memberships, MFA or disable it (send `If-Match`).
@@ -237,9 +237,7 @@ pub async fn update(
     };
     let (u, ms) =
         crate::users::update(&store, &caches, &actor, &tenant, &path.1, version, update).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, etag(u.version)))
-        .json(view(&u, &ms)))
+    Ok(versioned(HttpResponse::Ok(), u.version, &view(&u, &ms)))
 }
 
 impl From<crate::users::UserError> for ApiError {

@@ -155,7 +155,7 @@ pub async fn token(
             "this client may not use grant_type {grant_type}"
         )));
     }
-    if verified.client().bound_tokens_only && verified.cert().is_none() {
+    if verified.client().bound_tokens_only() && verified.cert().is_none() {
         return Err(OAuthError::invalid_request(
             "this client's tokens are bound to its certificate: call the token endpoint over mutual TLS",
         ));
@@ -182,7 +182,7 @@ pub async fn token(
             let ip = peer_ip(&req);
             let at = Attempt {
                 tenant: &tr,
-                client_pk: &client.pk,
+                client_pk: &client.id,
                 ip: ip.as_deref(),
             };
             match accounts.password(at, email, password, &scope).await? {
@@ -200,7 +200,7 @@ pub async fn token(
             let ip = peer_ip(&req);
             let at = Attempt {
                 tenant: &tr,
-                client_pk: &client.pk,
+                client_pk: &client.id,
                 ip: ip.as_deref(),
             };
             let (person, scope) = accounts.mfa_otp(at, mfa_token, otp).await?;
@@ -257,7 +257,7 @@ async fn device_of(
             None => None,
         },
     };
-    if device.is_none() && client.require_device_auth {
+    if device.is_none() && client.require_device_auth() {
         return Err(OAuthError::invalid_client(
             "this client requires device authentication: send X-Device-Authorization: BASIC \
              base64(device_id:device_secret), or the device's certificate over mutual TLS",

@@ -63,14 +63,14 @@ fn asked_scopes_are_granted_once_each_or_refused_whole() {
 fn only_an_integration_of_an_organization_acts_on_behalf_of_another() {
     let mut c = client(r#"["read"]"#, r#"["read"]"#);
     assert!(acting_vendor(&c).is_err(), "an application");
-    c.kind = domain::model::ClientKind::Integration;
+    c.row.kind = domain::model::ClientKind::Integration;
     assert!(
         acting_vendor(&c).is_err(),
         "an integration without an organization"
     );
-    c.organization_id = Some("VN1".into());
+    c.row.organization_id = Some("VN1".into());
     assert_eq!(acting_vendor(&c).unwrap(), "VN1");
-    c.kind = domain::model::ClientKind::Admin;
+    c.row.kind = domain::model::ClientKind::Admin;
     let e = acting_vendor(&c).unwrap_err();
     assert_eq!(e.code, http::OAuthErrorCode::InvalidRequest);
 }
