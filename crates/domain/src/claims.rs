@@ -42,6 +42,9 @@ pub struct AccessClaims {
     /// Device token version; a re-issue bumps it and so invalidates older tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ver: Option<i64>,
+    /// The person's grant (consent) the token was issued under; it stops with the grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
 }
 
 impl AccessClaims {
@@ -57,6 +60,26 @@ impl AccessClaims {
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }
+}
+
+/// An OpenID Connect id_token for a person (OIDC Core §2), from the authorization code flow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersonIdClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub auth_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub amr: Vec<String>,
+    /// Left half of the SHA-256 of the access token, base64url (OIDC Core §3.1.3.6).
+    pub at_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 /// An OpenID Connect id_token for a client session: who, for whom, until when, and what was

@@ -23,6 +23,23 @@ pub struct ClientMetadata {
     /// RFC 8705 §3.4: tokens only over mutual TLS, bound to the certificate.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tls_client_certificate_bound_access_tokens: bool,
+    /// Where the authorization endpoint may send the person back (exact match; a loopback
+    /// URI of a native app may use any port, RFC 8252 §7.3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the person afterwards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Shown on the consent page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    /// The tenant's own application: people are not asked to consent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub first_party: bool,
 }
 
 impl ClientMetadata {

@@ -135,6 +135,7 @@ vocabulary!(
         Password => "password",
         RefreshToken => "refresh_token",
         MfaOtp => "urn:portcullis:params:oauth:grant-type:mfa-otp",
+        AuthorizationCode => "authorization_code",
     }
 );
 

@@ -32,6 +32,11 @@ pub struct TenantSettings {
     #[validate(custom(function = "crate::scopes::valid_scopes"))]
     #[schema(example = json!(["reports:write", "incidents:read"]))]
     pub integration_scopes: Option<Vec<String>>,
+    /// The scope catalogue: what each scope lets an application do, in words a person reads
+    /// on the consent page. `openid`, `offline_access`, `email` and `profile` need no entry.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schema(example = json!({"records:read": "Read your health records"}))]
+    pub scope_descriptions: std::collections::BTreeMap<String, String>,
 }
 
 fn default_lifetime() -> i64 {
@@ -61,6 +66,7 @@ impl Default for TenantSettings {
             access_token_lifetime: default_lifetime(),
             allowed_algorithms: default_algorithms(),
             integration_scopes: None,
+            scope_descriptions: Default::default(),
         }
     }
 }

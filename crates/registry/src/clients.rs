@@ -293,8 +293,10 @@ pub async fn apply(
     Ok(updated)
 }
 
-/// Auth methods an admin can register here.
-const METHODS: [AuthMethod; 5] = [
+/// Auth methods an admin can register here (`none`: a public client of the authorization
+/// code grant).
+const METHODS: [AuthMethod; 6] = [
+    AuthMethod::None,
     AuthMethod::ClientSecretBasic,
     AuthMethod::ClientSecretPost,
     AuthMethod::PrivateKeyJwt,
@@ -367,6 +369,90 @@ pub fn check_keys_and_alg(
         return Err(invalid("jwks", "give jwks or jwks_uri, not both"));
     }
     Ok(Checked { alg, jwks })
+}
+
+/// Whether `uri` may be registered as a redirect URI in a tenant: absolute, no fragment, and
+/// https — plain http only for loopback (RFC 8252 §7.3) or in sandbox tenants; a native app's
+/// private-use scheme must be a reversed domain name (RFC 8252 §7.1).
+fn redirect_uri_problem(uri: &str, production: bool) -> Option<&'static str> {
+    let loopback = uri.starts_with("http://127.0.0.1") || uri.starts_with("http://[::1]");
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return Some("must be an absolute URI");
+    };
+    if uri.len() > 2000 || uri.contains('#') || uri.chars().any(|c| c.is_whitespace()) {
+        return Some("must be an absolute URI without a fragment or spaces");
+    }
+    match scheme {
+        "https" if rest.starts_with("//") && rest.len() > 2 => None,
+        "http" if loopback || !production => None,
+        "http" => Some("must use https in production tenants (http only for 127.0.0.1 or [::1])"),
+        s if s.contains('.')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b)) =>
+        {
+            None
+        }
+        _ => Some("must be https, loopback http, or a reversed-domain private-use scheme"),
+    }
+}
+
+/// The authorization code grant's rules: redirect URIs that may be followed, public clients
+/// (`none`) only for people's grants, links shown to people that are web pages.
+pub fn check_browser(
+    tenant: &TenantRow,
+    method: AuthMethod,
+    grant_types: &[GrantType],
+    metadata: &ClientMetadata,
+) -> Result<(), ClientError> {
+    let production = tenant.environment == Environment::Production;
+    if grant_types.contains(&GrantType::AuthorizationCode) && metadata.redirect_uris.is_empty() {
+        return Err(invalid(
+            "redirect_uris",
+            "the authorization_code grant needs at least one redirect URI",
+        ));
+    }
+    for (field, list) in [
+        ("redirect_uris", &metadata.redirect_uris),
+        (
+            "post_logout_redirect_uris",
+            &metadata.post_logout_redirect_uris,
+        ),
+    ] {
+        if list.len() > 20 {
+            return Err(invalid(field, "at most 20 URIs"));
+        }
+        for uri in list {
+            if let Some(why) = redirect_uri_problem(uri, production) {
+                return Err(invalid(
+                    field,
+                    format!("`{}`: {why}", uri.chars().take(100).collect::<String>()),
+                ));
+            }
+        }
+    }
+    for (field, link) in [
+        ("client_uri", &metadata.client_uri),
+        ("logo_uri", &metadata.logo_uri),
+        ("policy_uri", &metadata.policy_uri),
+    ] {
+        if let Some(link) = link {
+            let web = link.starts_with("https://") || (!production && link.starts_with("http://"));
+            if !web || link.len() > 2000 || link.chars().any(|c| c.is_whitespace() || c == '"') {
+                return Err(invalid(field, "must be an https URL"));
+            }
+        }
+    }
+    if method == AuthMethod::None
+        && grant_types
+            .iter()
+            .any(|g| !matches!(g, GrantType::AuthorizationCode | GrantType::RefreshToken))
+    {
+        return Err(invalid(
+            "grant_types",
+            "a public client (auth_method none) may only use authorization_code and refresh_token",
+        ));
+    }
+    Ok(())
 }
 
 /// RFC 8705 rules across the method, the certificate identity and the tenant.
@@ -491,6 +577,13 @@ pub struct UpdateClient {
     pub tls_client_auth_san_ip: Option<String>,
     #[validate(email(message = "must be an email address"))]
     pub tls_client_auth_san_email: Option<String>,
+    /// Replace the registered redirect URIs (authorization code grant).
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub first_party: Option<bool>,
 }
 
 /// Applies a PATCH: the fields sent change, checked against the tenant and the rest of the
@@ -551,8 +644,28 @@ pub async fn update(
         metadata.tls_client_auth_san_ip = b.tls_client_auth_san_ip.clone();
         metadata.tls_client_auth_san_email = b.tls_client_auth_san_email.clone();
     }
+    if let Some(v) = b.redirect_uris {
+        metadata.redirect_uris = v;
+    }
+    if let Some(v) = b.post_logout_redirect_uris {
+        metadata.post_logout_redirect_uris = v;
+    }
+    for (field, value) in [
+        (&mut metadata.client_uri, b.client_uri),
+        (&mut metadata.logo_uri, b.logo_uri),
+        (&mut metadata.policy_uri, b.policy_uri),
+    ] {
+        if value.is_some() {
+            *field = value;
+        }
+    }
+    if let Some(v) = b.first_party {
+        metadata.first_party = v;
+    }
     let jwks_now = checked.jwks.clone().or_else(|| c.jwks.clone());
     check_mtls(tenant, method, &metadata, jwks_now.as_deref())?;
+    let grants_now = b.grant_types.as_ref().unwrap_or(&c.grant_types.0);
+    check_browser(tenant, method, grants_now, &metadata)?;
     let changes = ClientChanges {
         metadata: Some(metadata),
         name: b.name,
@@ -648,6 +761,20 @@ pub struct CreateClient {
     /// Tokens only over mutual TLS, bound to the client certificate (RFC 8705 §3.4).
     #[serde(default)]
     pub tls_client_certificate_bound_access_tokens: bool,
+    /// Authorization code grant: where people are sent back (exact match; loopback
+    /// `http://127.0.0.1/…` of native apps: any port). https in production tenants.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send people afterwards.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Shown to people on the consent page.
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    /// The tenant's own application: people are not asked to consent.
+    #[serde(default)]
+    pub first_party: bool,
 }
 
 /// Registers an application client from the admin API's request: the rules across its fields
@@ -686,8 +813,15 @@ pub async fn register(
         tls_client_auth_san_email: b.tls_client_auth_san_email,
         require_device_auth: b.require_device_auth,
         tls_client_certificate_bound_access_tokens: b.tls_client_certificate_bound_access_tokens,
+        redirect_uris: b.redirect_uris,
+        post_logout_redirect_uris: b.post_logout_redirect_uris,
+        client_uri: b.client_uri,
+        logo_uri: b.logo_uri,
+        policy_uri: b.policy_uri,
+        first_party: b.first_party,
     };
     check_mtls(tenant, b.auth_method, &metadata, checked.jwks.as_deref())?;
+    check_browser(tenant, b.auth_method, &b.grant_types, &metadata)?;
     if let Some(oid) = &b.organization_id {
         let (tid, o) = (tenant.id.clone(), oid.clone());
         if store
@@ -705,7 +839,11 @@ pub async fn register(
     let new = NewClient {
         client_id: b.client_id,
         name: b.name,
-        kind: ClientKind::Application,
+        kind: if b.auth_method == AuthMethod::None {
+            ClientKind::Public
+        } else {
+            ClientKind::Application
+        },
         auth_method: b.auth_method,
         grant_types: b.grant_types,
         scopes: b.scopes,

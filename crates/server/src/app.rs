@@ -133,6 +133,7 @@ pub fn build(
         .configure(tokens::configure)
         .configure(registry::configure)
         .configure(integrations::configure)
+        .configure(::web::configure)
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", (*state.spec).clone()))
 }

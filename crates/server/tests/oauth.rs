@@ -257,11 +257,8 @@ async fn every_error_code_of_rfc6749() {
     // unsupported_grant_type.
     let (s, _, b) = call!(
         app,
-        post_form(
-            &token_url("acme"),
-            form(&[("grant_type", "authorization_code")])
-        )
-        .insert_header(basic(&c.client_id, &secret))
+        post_form(&token_url("acme"), form(&[("grant_type", "implicit")]))
+            .insert_header(basic(&c.client_id, &secret))
     );
     check(s, &b, 400, "unsupported_grant_type");
 
@@ -981,7 +978,8 @@ async fn discovery_documents_list_every_endpoint() {
             "client_credentials",
             "password",
             "refresh_token",
-            "urn:portcullis:params:oauth:grant-type:mfa-otp"
+            "urn:portcullis:params:oauth:grant-type:mfa-otp",
+            "authorization_code"
         ])
     );
     let algs = oidc["token_endpoint_auth_signing_alg_values_supported"]

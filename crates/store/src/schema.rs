@@ -167,6 +167,7 @@ diesel::table! {
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        grant_id -> Nullable<Text>,
     }
 }
 
@@ -217,6 +218,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    browser_sessions (id_hash) {
+        id_hash -> Binary,
+        tenant_id -> Text,
+        user_id -> Text,
+        amr -> Text,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    grants (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        client_pk -> Text,
+        scopes -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Binary,
+        tenant_id -> Text,
+        client_pk -> Text,
+        user_id -> Text,
+        grant_id -> Text,
+        redirect_uri -> Text,
+        code_challenge -> Text,
+        nonce -> Nullable<Text>,
+        scope -> Text,
+        amr -> Text,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        issued_jti -> Nullable<Text>,
+        issued_exp -> Nullable<BigInt>,
+        issued_family -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(grants -> clients (client_pk));
 diesel::joinable!(organizations -> tenants (tenant_id));
 diesel::joinable!(devices -> organizations (organization_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -242,5 +292,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     used_jtis,
     revoked_tokens,
     mfa_challenges,
-    audit_events
+    audit_events,
+    browser_sessions,
+    grants,
+    authorization_codes
 );

@@ -268,6 +268,7 @@ async fn purge_drops_only_expired_codes_and_refresh_tokens() {
                         expires_at,
                         used_at: None,
                         revoked_at: None,
+                        grant_id: None,
                     },
                 )?;
             }

@@ -306,6 +306,11 @@ pub enum Changed<'a> {
         tenant_id: &'a str,
         id: &'a str,
     },
+    /// A person's grant to an application, taken back.
+    Grant {
+        tenant_id: &'a str,
+        id: &'a str,
+    },
     Enrollment {
         vendor_id: &'a str,
         department_id: &'a str,
@@ -334,6 +339,8 @@ pub struct Caches {
     people: Bounded<(String, String), bool>,
     /// (vendor, department) → is the enrollment active?
     enrollments: Bounded<(String, String), bool>,
+    /// (tenant id, grant id) → does the person's grant (consent) still stand?
+    grants: Bounded<(String, String), bool>,
     /// Keys parsed once per key id and state, reused by every reload of their tenant.
     keys: ParsedKeys,
 }
@@ -360,6 +367,7 @@ impl Caches {
             device_certs: Bounded::new(limits.devices, ttl),
             people: Bounded::new(limits.people, ttl),
             enrollments: Bounded::new(limits.enrollments, ttl),
+            grants: Bounded::new(limits.people, ttl),
             keys: ParsedKeys::new(limits.keys),
         }
     }
@@ -499,6 +507,18 @@ impl Caches {
         self.enrollments.get_or_load(&key, load).await
     }
 
+    /// Does the person's grant to an application still stand (not taken back)?
+    pub async fn grant_active(&self, tenant_id: &str, grant_id: &str) -> Result<bool, StoreError> {
+        let key = pair(tenant_id, grant_id);
+        let load = async {
+            let id = key.1.clone();
+            self.store
+                .run(move |c| store::repo::browser::grant_exists(c, &id))
+                .await
+        };
+        self.grants.get_or_load(&key, load).await
+    }
+
     /// May the person's tokens be used (the user exists and is not disabled)?
     pub async fn person_active(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError> {
         let key = pair(tenant_id, user_id);
@@ -532,6 +552,7 @@ impl Caches {
                 }
             }
             Changed::Person { tenant_id, id } => self.people.forget(&pair(tenant_id, id)).await,
+            Changed::Grant { tenant_id, id } => self.grants.forget(&pair(tenant_id, id)).await,
             Changed::Enrollment {
                 vendor_id,
                 department_id,

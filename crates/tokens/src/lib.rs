@@ -1,5 +1,6 @@
 //! OAuth 2.0 endpoints, JWT minting and verification, the bearer guard.
 
+pub mod authorization;
 pub mod cache;
 pub mod client_auth;
 pub mod crypto;
@@ -43,7 +44,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/.well-known/oauth-authorization-server/t/{tenant}",
             web::get().to(discovery::authorization_server),
         )
-        .route("/t/{tenant}/whoami", web::get().to(whoami::whoami));
+        .route("/t/{tenant}/whoami", web::get().to(whoami::whoami))
+        .route(
+            "/t/{tenant}/oauth2/userinfo",
+            web::get().to(whoami::userinfo),
+        )
+        .route(
+            "/t/{tenant}/oauth2/userinfo",
+            web::post().to(whoami::userinfo_post),
+        );
 }
 
 #[derive(OpenApi)]
@@ -56,6 +65,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         endpoints::discovery::openid_configuration,
         endpoints::discovery::authorization_server,
         endpoints::whoami::whoami,
+        endpoints::whoami::userinfo,
+        endpoints::whoami::userinfo_post,
     ),
     components(schemas(http::OAuthErrorBody, http::OAuthErrorCode)),
     tags((name = "OAuth", description = "Token issuance, introspection, revocation, keys and \

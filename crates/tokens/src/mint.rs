@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use domain::accounts::Person;
-use domain::claims::{AccessClaims, IdClaims};
+use domain::claims::{AccessClaims, IdClaims, PersonIdClaims};
 use domain::{ids, now_unix};
 
 use crate::cache::{Client, Device, Tenant};
@@ -59,6 +59,7 @@ pub fn client_access_token(
         amr: None,
         auth_time: None,
         on_behalf_of: extras.on_behalf_of.map(str::to_owned),
+        gid: None,
         ver: None,
     };
     let token = sign_access(tenant, client.access_token_alg, &claims)?;
@@ -84,10 +85,12 @@ pub fn person_access_token(
     person: &Person,
     scope: &str,
     cnf: Option<&str>,
+    grant: Option<&str>,
 ) -> Result<(Minted, AccessClaims), OAuthError> {
     let now = now_unix();
     let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl());
     let claims = AccessClaims {
+        gid: grant.map(str::to_owned),
         iss: tenant.issuer.clone(),
         sub: person.user_id.clone(),
         aud: tenant.issuer.clone(),
@@ -157,6 +160,53 @@ pub fn id_token(
     jws::sign(&key.id_header, &claims, &key.signer).map_err(OAuthError::server_error)
 }
 
+/// The OpenID Connect id_token of a person's sign-in at `client` (authorization code flow):
+/// `nonce` from the request, `auth_time` and `amr` of the sign-in, `at_hash` of the access token
+/// issued with it, and the email when the `email` scope was granted.
+pub fn person_id_token(
+    tenant: &Tenant,
+    client: &Client,
+    access: &AccessClaims,
+    access_token: &str,
+    nonce: Option<&str>,
+    email: Option<&str>,
+) -> Result<String, OAuthError> {
+    use base64::Engine;
+    let digest = openssl::sha::sha256(access_token.as_bytes());
+    let at_hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+    let claims = PersonIdClaims {
+        iss: tenant.issuer.clone(),
+        sub: access.sub.clone(),
+        aud: client.client_id.clone(),
+        iat: access.iat,
+        exp: access.exp.unwrap_or(access.iat + tenant.access_token_ttl()),
+        auth_time: access.auth_time.unwrap_or(access.iat),
+        nonce: nonce.map(str::to_owned),
+        amr: access.amr.clone().unwrap_or_default(),
+        at_hash,
+        email_verified: email.map(|_| true),
+        email: email.map(str::to_owned),
+    };
+    let key = tenant
+        .keys
+        .signer(client.access_token_alg)
+        .ok_or_else(|| OAuthError::server_error("no active key"))?;
+    jws::sign(&key.id_header, &claims, &key.signer).map_err(OAuthError::server_error)
+}
+
+/// The audience (client id) of an id_token this tenant signed, expired or not (an
+/// `id_token_hint`, OpenID Connect RP-initiated logout); `None` if it is not one of ours.
+pub fn id_token_audience(tenant: &Tenant, token: &str) -> Option<String> {
+    let jws = Jws::parse(token).ok()?;
+    let key = tenant.keys.verifier(jws.header.kid.as_deref()?)?;
+    if key.alg.as_str() != jws.header.alg {
+        return None;
+    }
+    jws.verify_own(&key.verifier).ok()?;
+    let claims: serde_json::Value = jws.claims().ok()?;
+    (claims["iss"].as_str()? == tenant.issuer).then(|| claims["aud"].as_str().map(str::to_owned))?
+}
+
 /// A non-expiring device token (the tenant-service contract): tenant, organization, device, a
 /// version, and the certificate binding when there is one. It stays valid until the device is
 /// deleted or disabled, its token re-issued, its certificate changed, or the signing key retired.
@@ -191,6 +241,7 @@ pub fn device_token(
         auth_time: None,
         on_behalf_of: None,
         ver: Some(version),
+        gid: None,
     };
     let token =
         jws::sign(&key.access_header, &claims, &key.signer).map_err(OAuthError::server_error)?;
@@ -222,6 +273,8 @@ pub enum Invalid {
     Person,
     #[error("the enrollment this token acts under is no longer active")]
     Enrollment,
+    #[error("the person took back what they allowed this application")]
+    Grant,
 }
 
 /// Why a token could not be accepted: it is not good ([`Invalid`], a 401 or `active: false`),
@@ -289,6 +342,11 @@ pub async fn validate(
     };
     if claims.is_person() && !svc.caches.person_active(&tenant.id, &claims.sub).await? {
         return Err(Invalid::Person.into());
+    }
+    if let Some(grant) = &claims.gid {
+        if !svc.caches.grant_active(&tenant.id, grant).await? {
+            return Err(Invalid::Grant.into());
+        }
     }
     if let Some(department) = &claims.on_behalf_of {
         let vendor = client

@@ -37,6 +37,13 @@ pub enum Family<'a> {
         on_behalf_of: Option<&'a str>,
     },
     Person(&'a Person),
+    /// A person's family under a grant (authorization code with `offline_access`): rotated like
+    /// a machine's, alive while used within [`MACHINE_REFRESH_TTL`] and while the grant stands.
+    Grant {
+        family: Option<String>,
+        person: &'a Person,
+        grant_id: &'a str,
+    },
 }
 
 /// Issues a refresh token for `client` under the policy of `family`.
@@ -49,6 +56,7 @@ pub async fn issue(
 ) -> Result<String, OAuthError> {
     let token = generate_secret().map_err(OAuthError::server_error)?;
     let now = now_unix();
+    let mut grant = None;
     let (family_id, user_id, expires_at, claims) = match family {
         Family::Machine {
             family,
@@ -62,6 +70,23 @@ pub async fn issue(
                 ..FamilyClaims::default()
             },
         ),
+        Family::Grant {
+            family,
+            person,
+            grant_id,
+        } => {
+            grant = Some(grant_id.to_owned());
+            (
+                family.unwrap_or_else(ids::new_id),
+                Some(person.user_id.clone()),
+                now + MACHINE_REFRESH_TTL,
+                FamilyClaims {
+                    amr: Some(person.amr.clone()),
+                    auth_time: Some(person.auth_time),
+                    ..FamilyClaims::default()
+                },
+            )
+        }
         Family::Person(p) => (
             ids::new_id(),
             Some(p.user_id.clone()),
@@ -89,6 +114,7 @@ pub async fn issue(
         expires_at,
         used_at: None,
         revoked_at: None,
+        grant_id: grant,
     };
     svc.store
         .run(move |c| refresh_tokens::insert(c, &row))
@@ -103,9 +129,17 @@ pub struct Redeemed {
 }
 
 impl Redeemed {
-    /// A person's token (fixed lifetime, not rotated) rather than a machine's.
+    /// A person's token of the password grant (fixed lifetime, not rotated).
     pub fn person(&self) -> Option<&str> {
-        self.row.user_id.as_deref()
+        self.row
+            .user_id
+            .as_deref()
+            .filter(|_| self.row.grant_id.is_none())
+    }
+
+    /// A person's token under a grant (rotated): the person and the grant.
+    pub fn grant(&self) -> Option<(&str, &str)> {
+        Some((self.row.user_id.as_deref()?, self.row.grant_id.as_deref()?))
     }
 }
 
@@ -133,6 +167,7 @@ pub async fn redeem(
                 Some(row)
                     if row.client_pk == pk
                         && row.user_id.is_some()
+                        && row.grant_id.is_none()
                         && row.revoked_at.is_none()
                         && row.expires_at > now =>
                 {

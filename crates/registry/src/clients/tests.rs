@@ -109,3 +109,68 @@ fn scope_tokens_follow_rfc_6749() {
         assert!(valid_scopes(&vec![bad.to_owned()]).is_err(), "{bad:?}");
     }
 }
+
+fn browser_metadata(redirects: &[&str]) -> ClientMetadata {
+    ClientMetadata {
+        redirect_uris: redirects.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn production_redirect_uris_are_https_or_loopback() {
+    use super::check_browser;
+    use domain::model::GrantType;
+    let code = [GrantType::AuthorizationCode];
+    let prod = tenant("production", "{}");
+    let sandbox = tenant("sandbox", "{}");
+    for ok in [
+        "https://app.example/cb",
+        "http://127.0.0.1/cb",
+        "http://[::1]:8080/cb",
+        "com.example.app:/cb",
+    ] {
+        assert!(
+            check_browser(&prod, AuthMethod::None, &code, &browser_metadata(&[ok])).is_ok(),
+            "{ok}"
+        );
+    }
+    for bad in [
+        "http://app.example/cb",
+        "https://app.example/cb#frag",
+        "javascript:alert(1)",
+        "cb",
+        "https://",
+    ] {
+        let e = check_browser(&prod, AuthMethod::None, &code, &browser_metadata(&[bad]));
+        assert_eq!(field(e.err().unwrap()), "redirect_uris", "{bad}");
+    }
+    assert!(check_browser(
+        &sandbox,
+        AuthMethod::None,
+        &code,
+        &browser_metadata(&["http://app.example/cb"])
+    )
+    .is_ok());
+}
+
+#[test]
+fn the_code_grant_needs_a_redirect_uri_and_public_clients_only_use_peoples_grants() {
+    use super::check_browser;
+    use domain::model::GrantType;
+    let t = tenant("sandbox", "{}");
+    let e = check_browser(
+        &t,
+        AuthMethod::None,
+        &[GrantType::AuthorizationCode],
+        &browser_metadata(&[]),
+    );
+    assert_eq!(field(e.err().unwrap()), "redirect_uris");
+    let e = check_browser(
+        &t,
+        AuthMethod::None,
+        &[GrantType::ClientCredentials],
+        &browser_metadata(&[]),
+    );
+    assert_eq!(field(e.err().unwrap()), "grant_types");
+}

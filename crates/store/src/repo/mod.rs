@@ -2,6 +2,7 @@
 //! that callers can compose them inside one transaction.
 
 pub mod audit;
+pub mod browser;
 pub mod clients;
 pub mod devices;
 pub mod enrollments;

@@ -23,6 +23,8 @@ pub struct RefreshTokenRow {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The person's grant (consent) the family lives under; it ends with it.
+    pub grant_id: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &RefreshTokenRow) -> Result<(), StoreError> {
@@ -55,7 +57,11 @@ pub fn use_once(
         refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(hash))
             .filter(refresh_tokens::client_pk.eq(client_pk))
-            .filter(refresh_tokens::user_id.is_null())
+            .filter(
+                refresh_tokens::user_id
+                    .is_null()
+                    .or(refresh_tokens::grant_id.is_not_null()),
+            )
             .filter(refresh_tokens::used_at.is_null())
             .filter(refresh_tokens::revoked_at.is_null())
             .filter(refresh_tokens::expires_at.gt(now)),

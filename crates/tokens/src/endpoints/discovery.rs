@@ -17,7 +17,10 @@ use http::oauth::{OAuthError, OAuthErrorBody};
 #[derive(Serialize, ToSchema)]
 pub struct Metadata {
     pub issuer: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub end_session_endpoint: String,
     pub jwks_uri: String,
     pub introspection_endpoint: String,
     pub revocation_endpoint: String,
@@ -31,8 +34,12 @@ pub struct Metadata {
     pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub subject_types_supported: Vec<&'static str>,
-    pub scopes_supported: Vec<&'static str>,
+    pub scopes_supported: Vec<String>,
     pub claims_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    /// RFC 9207: authorization responses carry `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
+    pub prompt_values_supported: Vec<&'static str>,
     pub service_documentation: String,
     /// RFC 8705 §3.3: tokens issued over mutual TLS are bound to the client certificate.
     pub tls_client_certificate_bound_access_tokens: bool,
@@ -62,13 +69,18 @@ fn metadata(svc: &TokenService, tenant: &Tenant) -> Metadata {
     let algs: Vec<&'static str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
     Metadata {
         issuer: base.clone(),
+        authorization_endpoint: format!("{base}/oauth2/authorize"),
         token_endpoint: tenant.token_endpoint.clone(),
+        userinfo_endpoint: format!("{base}/oauth2/userinfo"),
+        end_session_endpoint: format!("{base}/oauth2/logout"),
         jwks_uri: format!("{base}/oauth2/jwks"),
         introspection_endpoint: format!("{base}/oauth2/introspect"),
         revocation_endpoint: format!("{base}/oauth2/revoke"),
         grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
-        // No authorization endpoint: no response type is offered.
-        response_types_supported: vec![],
+        response_types_supported: vec!["code"],
+        code_challenge_methods_supported: vec!["S256"],
+        authorization_response_iss_parameter_supported: true,
+        prompt_values_supported: vec!["none", "login", "consent"],
         // `none`: the tenant's public `portal` client, through which people sign in.
         token_endpoint_auth_methods_supported: [&AUTH_METHODS[..], &["none"]].concat(),
         token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
@@ -78,7 +90,12 @@ fn metadata(svc: &TokenService, tenant: &Tenant) -> Metadata {
         revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
         id_token_signing_alg_values_supported: algs,
         subject_types_supported: vec!["public"],
-        scopes_supported: vec!["openid", "account"],
+        scopes_supported: crate::authorization::OIDC_SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(std::iter::once("account".to_owned()))
+            .chain(tenant.settings.scope_descriptions.keys().cloned())
+            .collect(),
         claims_supported: vec![
             "iss",
             "sub",
@@ -97,6 +114,10 @@ fn metadata(svc: &TokenService, tenant: &Tenant) -> Metadata {
             "auth_time",
             "on_behalf_of",
             "policies",
+            "nonce",
+            "at_hash",
+            "email",
+            "email_verified",
         ],
         service_documentation: format!("{}/swagger-ui/", svc.public_url),
         tls_client_certificate_bound_access_tokens: true,

@@ -19,7 +19,7 @@ use crate::mint::Extras;
 use crate::mtls::ClientCert;
 use crate::refresh::Family;
 use crate::service::TokenService;
-use crate::{mint, refresh};
+use crate::{authorization, mint, refresh};
 use http::metrics::METRICS;
 use http::oauth::{OAuthError, OAuthErrorBody, OAuthErrorCode};
 use http::peer_ip;
@@ -169,6 +169,9 @@ pub async fn token(
         device: device.as_deref(),
     };
     let issued = match grant_type {
+        GrantType::AuthorizationCode => {
+            authorization_code(&svc, &tenant, client, &form, bound).await
+        }
         GrantType::ClientCredentials => {
             client_credentials(&svc, &tenant, client, &form, bound).await
         }
@@ -383,6 +386,20 @@ async fn refresh_token(
             asked.to_owned()
         }
     };
+    if let Some((user_id, grant)) = old.grant() {
+        // Under a grant: rotated, and only while the person and the grant stand.
+        let person =
+            grant_person(svc, tenant, user_id, grant, &old.claims, old.row.created_at).await?;
+        let (access, claims) =
+            mint::person_access_token(tenant, client, &person, &scope, bound.cnf, Some(grant))?;
+        let family = Family::Grant {
+            family: Some(old.row.family_id.clone()),
+            person: &person,
+            grant_id: grant,
+        };
+        let next = refresh::issue(svc, tenant, client, &old.row.scope, family).await?;
+        return respond(tenant, client, access, claims, scope, Some(next));
+    }
     if let Some(user_id) = old.person() {
         // People: a new access token only; the refresh token keeps its fixed expiry.
         let at = tenant.account_ref();
@@ -393,7 +410,7 @@ async fn refresh_token(
         person.amr = old.claims.amr.clone().unwrap_or_default();
         person.auth_time = old.claims.auth_time.unwrap_or(old.row.created_at);
         let (access, claims) =
-            mint::person_access_token(tenant, client, &person, &scope, bound.cnf)?;
+            mint::person_access_token(tenant, client, &person, &scope, bound.cnf, None)?;
         return respond(tenant, client, access, claims, scope, None);
     }
     let on_behalf_of = old.claims.on_behalf_of.as_deref();
@@ -414,6 +431,127 @@ async fn refresh_token(
     respond(tenant, client, access, claims, scope, Some(next))
 }
 
+/// The person a grant's refresh token speaks for, if they and the grant still stand.
+async fn grant_person(
+    svc: &TokenService,
+    tenant: &Tenant,
+    user_id: &str,
+    grant: &str,
+    claims: &refresh::FamilyClaims,
+    signed_in_by: i64,
+) -> Result<Person, OAuthError> {
+    if !svc.caches.grant_active(&tenant.id, grant).await? {
+        return Err(OAuthError::invalid_grant(
+            "the person took back what they allowed this application",
+        ));
+    }
+    let at = tenant.account_ref();
+    let mut person = accounts(svc)?
+        .current(&at, user_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the account is disabled"))?;
+    person.amr = claims.amr.clone().unwrap_or_default();
+    person.auth_time = claims.auth_time.unwrap_or(signed_in_by);
+    Ok(person)
+}
+
+/// RFC 6749 §4.1.3 with PKCE: the code, bound to this client, redirect URI and verifier, for
+/// the person's tokens: an access token under their grant, an `id_token` with `openid`, and a
+/// rotating refresh token with `offline_access`.
+async fn authorization_code(
+    svc: &TokenService,
+    tenant: &Tenant,
+    client: &Client,
+    form: &Form,
+    bound: Bound<'_>,
+) -> Result<HttpResponse, OAuthError> {
+    let code = form.require("code")?;
+    let redirect_uri = form.require("redirect_uri")?;
+    let verifier = form.require("code_verifier")?;
+    if !authorization::valid_verifier(verifier) {
+        return Err(OAuthError::invalid_request(
+            "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636)",
+        ));
+    }
+    let redeemed = authorization::redeem(svc, client, code, redirect_uri, verifier)
+        .await?
+        .map_err(|why| OAuthError::invalid_grant(why.to_string()))?;
+    let row = &redeemed.row;
+    let claims = refresh::FamilyClaims {
+        amr: Some(row.amr.0.clone()),
+        auth_time: Some(row.auth_time),
+        on_behalf_of: None,
+    };
+    let person = grant_person(
+        svc,
+        tenant,
+        &row.user_id,
+        &row.grant_id,
+        &claims,
+        row.auth_time,
+    )
+    .await?;
+    let scope = row.scope.clone();
+    let (access, access_claims) = mint::person_access_token(
+        tenant,
+        client,
+        &person,
+        &scope,
+        bound.cnf,
+        Some(&row.grant_id),
+    )?;
+    let scopes: Vec<&str> = scope.split(' ').collect();
+    let (refresh_token, family) = if scopes.contains(&"offline_access") {
+        let id = domain::ids::new_id();
+        let family = Family::Grant {
+            family: Some(id.clone()),
+            person: &person,
+            grant_id: &row.grant_id,
+        };
+        let token = refresh::issue(svc, tenant, client, &scope, family).await?;
+        (Some(token), Some(id))
+    } else {
+        (None, None)
+    };
+    let id_token = if scopes.contains(&"openid") {
+        let email = if scopes.contains(&"email") {
+            let (t, u) = (tenant.id.clone(), row.user_id.clone());
+            svc.store
+                .run(move |c| store::repo::users::find(c, &t, &u))
+                .await?
+                .map(|u| u.email)
+        } else {
+            None
+        };
+        Some(mint::person_id_token(
+            tenant,
+            client,
+            &access_claims,
+            &access.token,
+            row.nonce.as_deref(),
+            email.as_deref(),
+        )?)
+    } else {
+        None
+    };
+    authorization::record_issued(
+        svc,
+        &redeemed,
+        &access_claims.jti,
+        access_claims.exp.unwrap_or_default(),
+        family.as_deref(),
+    )
+    .await?;
+    Ok(no_store_json(&TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope,
+        refresh_token,
+        id_token,
+    }))
+}
+
 async fn person_tokens(
     svc: &TokenService,
     tenant: &Tenant,
@@ -422,7 +560,7 @@ async fn person_tokens(
     scope: String,
     cnf: Option<&str>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (access, claims) = mint::person_access_token(tenant, client, person, &scope, cnf)?;
+    let (access, claims) = mint::person_access_token(tenant, client, person, &scope, cnf, None)?;
     let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
         Some(refresh::issue(svc, tenant, client, &scope, Family::Person(person)).await?)
     } else {
