@@ -137,6 +137,8 @@ fn node_modules() -> Result<PathBuf> {
     let wanted = [
         ("@stoplight/spectral-cli@6", "@stoplight/spectral-cli"),
         ("playwright-core@1", "playwright-core"),
+        ("axe-core@4", "axe-core"),
+        ("openid-client@5", "openid-client"),
     ];
     let missing: Vec<&str> = wanted
         .iter()
@@ -153,11 +155,8 @@ fn node_modules() -> Result<PathBuf> {
     Ok(prefix)
 }
 
-/// Swagger UI in Debian's Chromium (installed when missing), driven by playwright-core: tags
-/// render, Authorize takes a bearer token, Try it out on GET /admin/v1/tenants answers 200.
-/// Leaves target/swagger-ui.png.
-pub fn browser() -> Result<u64> {
-    println!("\n=== browser: Swagger UI in headless Chromium ===");
+/// Debian's Chromium, installed when missing.
+fn chromium() -> Result {
     if !std::path::Path::new("/usr/bin/chromium").is_file() {
         if !crate::process::is_root() {
             return Err("Chromium is not installed (apt-get install chromium)".into());
@@ -167,6 +166,15 @@ pub fn browser() -> Result<u64> {
             .args(["install", "-y", "-qq", "chromium"])
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
+    Ok(())
+}
+
+/// Swagger UI in Debian's Chromium (installed when missing), driven by playwright-core: tags
+/// render, Authorize takes a bearer token, Try it out on GET /admin/v1/tenants answers 200.
+/// Leaves target/swagger-ui.png.
+pub fn browser() -> Result<u64> {
+    println!("\n=== browser: Swagger UI in headless Chromium ===");
+    chromium()?;
     let prefix = node_modules()?;
     // ES modules resolve packages from their own location, so the script runs from there.
     let script = prefix.join("swagger_ui.mjs");
@@ -309,4 +317,115 @@ pub fn authlib() -> Result<u64> {
     print!("{text}");
     drop(server);
     Ok(if text.contains("checks passed") { 1 } else { 0 })
+}
+
+/// A real SMTP server on loopback for the live server's mail: each message is written to
+/// `dir/N.eml`, where the browser script reads the emailed code.
+struct MailSink {
+    port: u16,
+    dir: TempDir,
+}
+
+impl MailSink {
+    fn start() -> Result<MailSink> {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let dir =
+            std::env::temp_dir().join(format!("portcullis-mail-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let out = dir.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u32;
+            for stream in listener.incoming().flatten() {
+                let mut w = match stream.try_clone() {
+                    Ok(w) => w,
+                    Err(_) => continue,
+                };
+                let mut r = BufReader::new(stream);
+                let _ = w.write_all(b"220 sink ESMTP\r\n");
+                let mut line = String::new();
+                let mut data: Option<String> = None;
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if let Some(body) = data.as_mut() {
+                        if line == ".\r\n" {
+                            n += 1;
+                            let _ =
+                                std::fs::write(out.join(format!("{n:04}.eml")), body.as_bytes());
+                            data = None;
+                            let _ = w.write_all(b"250 queued\r\n");
+                        } else {
+                            body.push_str(line.strip_prefix('.').unwrap_or(&line));
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = w.write_all(b"221 bye\r\n");
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    let _ = w.write_all(reply);
+                }
+            }
+        });
+        Ok(MailSink {
+            port,
+            dir: TempDir(dir),
+        })
+    }
+}
+
+/// People in a real browser with real relying-party libraries: Authlib (Python) and
+/// openid-client (node) each run the authorization code flow with PKCE while Chromium signs in
+/// (the code read from the SMTP server), consents and lands on the library's loopback redirect
+/// URI; then the person revokes the app on the connected-apps page and the library's token is
+/// inactive and its refresh refused. Every page passes axe-core; screenshots in target/.
+pub fn oidc() -> Result<u64> {
+    println!(
+        "\n=== browser: sign-in, consent and connected apps with Authlib and openid-client ==="
+    );
+    chromium()?;
+    let prefix = node_modules()?;
+    let python = venv(&REQUIREMENTS)?;
+    let script = prefix.join("oidc_flow.mjs");
+    std::fs::copy(
+        root().join("xtask").join("interop").join("oidc_flow.mjs"),
+        &script,
+    )
+    .map_err(|e| e.to_string())?;
+    let mail = MailSink::start()?;
+    let secret = "oidc-secret-oidc-secret-oidc-secret-oidc-00";
+    let smtp = format!("smtp://127.0.0.1:{}", mail.port);
+    let server = LiveServer::start(&debug_binary()?, secret, &[("PORTCULLIS_SMTP_URL", &smtp)])?;
+    let status = Command::new("node")
+        .arg(&script)
+        .env("PORTCULLIS_URL", &server.url)
+        .env("CLIENT_SECRET", secret)
+        .env("MAIL_DIR", &mail.dir.0)
+        .env("PYTHON", &python)
+        .env(
+            "AUTHLIB",
+            root().join("xtask").join("interop").join("authlib_code.py"),
+        )
+        .env("SHOTS", root().join("target"))
+        .status()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    drop(server);
+    if status.success() {
+        Ok(1)
+    } else {
+        Err("the sign-in and consent check failed (see above)".into())
+    }
 }

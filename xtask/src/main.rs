@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Some("pg") => pg::serve_forever(),
         Some("fuzz") => interop::schemathesis().map(|_| ()),
         Some("browser") => interop::browser().map(|_| ()),
+        Some("signin") => interop::oidc().map(|_| ()),
         Some("interop") => interop::authlib().and_then(|n| {
             if n == 1 {
                 Ok(())
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
             }
         }),
         _ => {
-            eprintln!("usage: cargo xtask <test|openapi|interop|fuzz|browser|bench|pg>");
+            eprintln!("usage: cargo xtask <test|openapi|interop|fuzz|browser|signin|bench|pg>");
             return ExitCode::from(2);
         }
     };

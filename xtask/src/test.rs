@@ -61,6 +61,7 @@ pub fn run(_args: &[String]) -> Result {
     let lint = outcome(interop::spectral(), "lint");
     let fuzz = outcome(interop::schemathesis(), "fuzz");
     let browser = outcome(interop::browser(), "browser");
+    let oidc = outcome(interop::oidc(), "browser sign-in");
     let authlib = outcome(interop::authlib(), "interop");
 
     println!();
@@ -72,6 +73,7 @@ pub fn run(_args: &[String]) -> Result {
         ("Lint", &lint),
         ("Fuzz", &fuzz),
         ("Browser", &browser),
+        ("Sign-in", &oidc),
     ] {
         match result {
             Ok(c) | Err((c, _)) => {
@@ -82,7 +84,7 @@ pub fn run(_args: &[String]) -> Result {
         }
     }
     println!("{} passed, {} failed", total.passed, total.failed);
-    for r in [sqlite, postgres, authlib, lint, fuzz, browser] {
+    for r in [sqlite, postgres, authlib, lint, fuzz, browser, oidc] {
         r.map_err(|(_, e)| e)?;
     }
     Ok(())

@@ -739,3 +739,119 @@ async fn discovery_lists_the_authorization_endpoint_and_oidc_metadata() {
         .unwrap()
         .contains(&Value::from("authorization_code")));
 }
+
+#[actix_web::test]
+async fn prompt_login_and_an_old_sign_in_past_max_age_ask_to_sign_in_again() {
+    let env = env();
+    setup(&env).await;
+    let app = test::init_service(build(&env.state)).await;
+    let mut b = Browser::default();
+    code_for(&mut b, &app, &env, &authorize_url(&[], &[])).await;
+    // Signed in and consented: straight back, unless the application asks otherwise.
+    let login = b
+        .get(&app, &authorize_url(&[("prompt", "login")], &[]))
+        .await;
+    assert!(
+        login.location.unwrap().starts_with("/t/acme/signin?"),
+        "prompt=login"
+    );
+    env.state
+        .store
+        .run(|c| {
+            use diesel::RunQueryDsl;
+            Ok(
+                diesel::sql_query("UPDATE browser_sessions SET auth_time = auth_time - 3600")
+                    .execute(c)?,
+            )
+        })
+        .await
+        .unwrap();
+    let old = b
+        .get(&app, &authorize_url(&[("max_age", "600")], &[]))
+        .await;
+    assert!(
+        old.location.unwrap().starts_with("/t/acme/signin?"),
+        "max_age"
+    );
+    let fine = b
+        .get(&app, &authorize_url(&[("max_age", "7200")], &[]))
+        .await;
+    assert!(
+        fine.location.unwrap().starts_with(REDIRECT),
+        "within max_age"
+    );
+}
+
+#[actix_web::test]
+async fn a_first_party_application_gets_no_consent_page_and_a_code_is_bound_to_its_client() {
+    let env = env();
+    setup(&env).await;
+    let t = env
+        .state
+        .tokens
+        .caches
+        .tenant("acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut own = NewClient::machine("Portal Web", &["records:read"]);
+    own.client_id = Some("own".into());
+    own.kind = ClientKind::Public;
+    own.auth_method = AuthMethod::None;
+    own.grant_types = vec![GrantType::AuthorizationCode];
+    own.metadata.redirect_uris = vec!["http://127.0.0.1/cb".into()];
+    own.metadata.first_party = true;
+    env.client(&t.row, own).await;
+    let app = test::init_service(build(&env.state)).await;
+    let mut b = Browser::default();
+    let url = authorize_url(&[("client_id", "own")], &["client_id"]);
+    let first = b.get(&app, &url).await;
+    let back = sign_in(&mut b, &app, &env, first.location.as_deref().unwrap()).await;
+    let page = b.get(&app, &back).await;
+    assert_eq!(page.status, 303, "no consent page: {}", page.body);
+    let q = page.query();
+    // The code of `own` is worth nothing to `records`.
+    let (s, _, e) = call!(app, exchange(&q["code"], VERIFIER));
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
+}
+
+#[actix_web::test]
+async fn the_grants_api_lists_and_takes_back_what_the_person_allowed() {
+    let env = env();
+    setup(&env).await;
+    let app = test::init_service(build(&env.state)).await;
+    let mut b = Browser::default();
+    let q = code_for(&mut b, &app, &env, &authorize_url(&[], &[])).await;
+    let (_, _, t) = call!(app, exchange(&q["code"], VERIFIER));
+    let access = t["access_token"].as_str().unwrap().to_owned();
+    let (s, _, list) = call!(
+        app,
+        TestRequest::get()
+            .uri("/account/grants")
+            .insert_header(bearer(&access))
+    );
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list["items"][0]["client_id"], "records");
+    assert_eq!(list["items"][0]["name"], "Records App");
+    assert!(list["items"][0]["last_used_at"].is_i64(), "{list}");
+    let (s, _, _) = call!(
+        app,
+        TestRequest::delete()
+            .uri("/account/grants/records")
+            .insert_header(bearer(&access))
+    );
+    assert_eq!(s, 204);
+    let (s, _, _) = call!(app, userinfo(&access));
+    assert_eq!(s, 401, "the grant's token stops at once");
+    let (s, _, _) = call!(
+        app,
+        TestRequest::delete()
+            .uri("/account/grants/records")
+            .insert_header(bearer(&access))
+    );
+    assert_eq!(s, 401, "and cannot be used to act either");
+}

@@ -85,7 +85,12 @@ pub async fn list(
         .into_iter()
         .map(|(g, client_id, name)| App {
             name,
-            scopes: g.scopes.join(", "),
+            scopes: g
+                .scopes
+                .iter()
+                .map(|s| ctx.describe_scope(s))
+                .collect::<Vec<_>>()
+                .join(" · "),
             allowed: day(g.created_at),
             last_used: g.last_used_at.map(day),
             revoke: ctx.path(&format!("account/apps/{client_id}/revoke")),

@@ -256,20 +256,6 @@ struct ScopeLine {
     description: String,
 }
 
-fn describe(ctx: &Ctx, scope: &str) -> String {
-    let builtin = match scope {
-        "openid" => Some("Know who you are"),
-        "offline_access" => Some("Stay connected when you are not using it"),
-        "email" => Some("See your email address"),
-        "profile" => Some("See your name"),
-        _ => None,
-    };
-    builtin
-        .map(str::to_owned)
-        .or_else(|| ctx.tenant.settings.scope_descriptions.get(scope).cloned())
-        .unwrap_or_else(|| format!("Use “{scope}”"))
-}
-
 /// What happens once the request is checked and the person signed in.
 enum Next {
     SignIn(String),
@@ -407,7 +393,7 @@ async fn consent_page(
             .filter(|s| !s.is_empty())
             .map(|s| ScopeLine {
                 name: s.to_owned(),
-                description: describe(ctx, s),
+                description: ctx.describe_scope(s),
             })
             .collect(),
         email: &email,

@@ -80,6 +80,22 @@ impl Ctx {
         self.cookie(name, String::new(), Some(0))
     }
 
+    /// What a scope lets an application do, in the words of the tenant's catalogue (the
+    /// OpenID Connect scopes have their own).
+    pub fn describe_scope(&self, scope: &str) -> String {
+        let builtin = match scope {
+            "openid" => Some("Know who you are"),
+            "offline_access" => Some("Stay connected when you are not using it"),
+            "email" => Some("See your email address"),
+            "profile" => Some("See your name"),
+            _ => None,
+        };
+        builtin
+            .map(str::to_owned)
+            .or_else(|| self.tenant.settings.scope_descriptions.get(scope).cloned())
+            .unwrap_or_else(|| format!("Use “{scope}”"))
+    }
+
     /// Where people of this tenant sign in: the `portal` client.
     pub async fn portal(&self) -> Result<Arc<Client>, PageError> {
         self.svc

@@ -1,6 +1,7 @@
 //! The account API (`/account`): what a signed-in person does for the entities they belong to.
 
 pub mod enrollments;
+pub mod grants;
 pub mod integration;
 pub mod me;
 
@@ -12,6 +13,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/account")
             .route("/me", web::get().to(me::me))
             .route("/entities", web::get().to(me::entities))
+            .route("/grants", web::get().to(grants::list))
+            .route("/grants/{client_id}", web::delete().to(grants::revoke))
             .service(
                 web::resource("/integration/{entity_id}")
                     .route(web::get().to(integration::list))
@@ -51,6 +54,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     paths(
         me::me,
         me::entities,
+        grants::list,
+        grants::revoke,
         integration::create,
         integration::list,
         integration::get,
