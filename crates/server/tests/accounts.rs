@@ -1390,3 +1390,36 @@ async fn tenant_admins_decide_enrollments_and_members_only_see_theirs() {
     assert_eq!(s, 422, "{b}");
     assert_eq!(b["errors"][0]["field"], "department_id");
 }
+
+#[actix_web::test]
+async fn a_vendor_registers_its_app_for_people_with_https_redirect_uris_in_production() {
+    let w = world().await;
+    let app = app!(w);
+    let (_, ada_at) = ada(&app, &w).await;
+    let create = |uris: Value| {
+        TestRequest::post()
+            .uri(&format!("/account/integration/{}", w.vendor))
+            .insert_header(bearer(&ada_at))
+            .set_json(
+                json!({"name": "Acme app", "scopes": ["reports:write"], "redirect_uris": uris}),
+            )
+    };
+    let (s, _, e) = send(&app, create(json!(["http://app.acme.example/cb"]))).await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["errors"][0]["field"], "redirect_uris", "{e}");
+    let (s, _, c) = send(&app, create(json!(["https://app.acme.example/cb"]))).await;
+    assert_eq!(s, 201, "{c}");
+    // Its people land on the consent page of the tenant (after signing in).
+    let url = format!(
+        "/t/neris/oauth2/authorize?response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.acme.example%2Fcb&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        c["client_id"].as_str().unwrap()
+    );
+    let (s, h, _) = call!(app, TestRequest::get().uri(&url));
+    assert_eq!(s, 303);
+    assert!(h
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("/t/neris/signin"));
+}

@@ -855,3 +855,63 @@ async fn the_grants_api_lists_and_takes_back_what_the_person_allowed() {
     );
     assert_eq!(s, 401, "and cannot be used to act either");
 }
+
+#[actix_web::test]
+async fn session_cookies_are_httponly_lax_and_scoped_to_the_tenant_and_sessions_end_when_idle() {
+    let env = env();
+    setup(&env).await;
+    let app = test::init_service(build(&env.state)).await;
+    let mut b = Browser::default();
+    let page = b.get(&app, "/t/acme/signin").await;
+    let pending = b
+        .post(
+            &app,
+            "/t/acme/signin",
+            &[
+                ("csrf", &page.input("csrf")),
+                ("email", EMAIL),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let code_page = b.get(&app, pending.location.as_deref().unwrap()).await;
+    let done = b
+        .post(
+            &app,
+            "/t/acme/signin/code",
+            &[
+                ("csrf", &code_page.input("csrf")),
+                ("otp", &env.mail.last_code_to(EMAIL)),
+            ],
+        )
+        .await;
+    let session = done
+        .headers
+        .get_all("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("pc_session="))
+        .expect("a session cookie");
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/t/acme/"] {
+        assert!(session.contains(attr), "{attr} in {session}");
+    }
+    assert!(
+        !session.contains("Secure"),
+        "the test server's public URL is http: {session}"
+    );
+    let apps = b.get(&app, "/t/acme/account/apps").await;
+    assert_eq!(apps.status, 200, "signed in");
+    env.state
+        .store
+        .run(|c| {
+            use diesel::RunQueryDsl;
+            Ok(
+                diesel::sql_query("UPDATE browser_sessions SET last_seen_at = last_seen_at - 1801")
+                    .execute(c)?,
+            )
+        })
+        .await
+        .unwrap();
+    let idle = b.get(&app, "/t/acme/account/apps").await;
+    assert_eq!(idle.status, 303, "30 minutes idle: signed out");
+    assert!(idle.location.unwrap().starts_with("/t/acme/signin"));
+}

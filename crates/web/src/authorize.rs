@@ -242,6 +242,7 @@ struct ConsentPage<'a> {
     tenant_name: &'a str,
     client_name: &'a str,
     client_uri: Option<&'a str>,
+    logo_uri: Option<&'a str>,
     policy_uri: Option<&'a str>,
     scopes: Vec<ScopeLine>,
     email: &'a str,
@@ -386,6 +387,7 @@ async fn consent_page(
         tenant_name: ctx.name(),
         client_name: &req.client.name,
         client_uri: req.client.metadata.client_uri.as_deref(),
+        logo_uri: req.client.metadata.logo_uri.as_deref(),
         policy_uri: req.client.metadata.policy_uri.as_deref(),
         scopes: req
             .scope

@@ -8,8 +8,9 @@ use askama::Template;
 
 static CSS: &str = include_str!("../assets/portcullis.css");
 
-/// No script at all, styles from this origin, never framed (clickjacking), forms post here.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+/// No script at all, styles from this origin, images from here or an application's https logo,
+/// never framed (clickjacking).
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https:; \
     base-uri 'none'; frame-ancestors 'none'";
 
 pub async fn stylesheet() -> HttpResponse {

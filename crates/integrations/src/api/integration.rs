@@ -42,6 +42,15 @@ pub struct CreateIntegration {
     /// … or where they are published (https in production tenants).
     #[validate(url(message = "must be a URL"))]
     pub jwks_uri: Option<String>,
+    /// To let people sign in to the vendor's application (authorization code grant, with the
+    /// consent page): where they are sent back (https in production tenants; loopback http of
+    /// native apps on any port).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Shown to people on the consent page.
+    pub client_uri: Option<String>,
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
 }
 
 fn basic() -> AuthMethod {
@@ -186,11 +195,25 @@ pub async fn create(
             ));
         }
     }
+    let mut grant_types = vec![GrantType::ClientCredentials, GrantType::RefreshToken];
+    if !b.redirect_uris.is_empty() {
+        grant_types.push(GrantType::AuthorizationCode);
+    }
+    // A vendor's application is never first-party: people always consent to it.
+    let metadata = domain::client_metadata::ClientMetadata {
+        redirect_uris: b.redirect_uris,
+        client_uri: b.client_uri,
+        logo_uri: b.logo_uri,
+        policy_uri: b.policy_uri,
+        ..Default::default()
+    };
+    registry::clients::check_browser(&tenant, b.auth_method, &grant_types, &metadata)?;
     let new = NewClient {
         name: b.name,
         kind: ClientKind::Integration,
         auth_method: b.auth_method,
-        grant_types: vec![GrantType::ClientCredentials, GrantType::RefreshToken],
+        grant_types,
+        metadata,
         scopes: b.scopes,
         organization_id: Some(org.id.clone()),
         access_token_alg: checked.alg,

@@ -47,7 +47,10 @@ pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, StoreEr
             .filter(crate::schema::refresh_tokens::expires_at.lt(now)),
     )
     .execute(conn)?;
-    Ok(a + b + c + d)
+    // Authorization codes (kept an hour past their end, to detect a replay) and browser
+    // sessions past their absolute end.
+    let e = crate::repo::browser::purge(conn, now)?;
+    Ok(a + b + c + d + e)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
