@@ -86,7 +86,9 @@ pub async fn userinfo(
         .json(body))
 }
 
-/// OpenID Connect UserInfo by POST (Core §5.3.1): the same as GET.
+/// OpenID Connect UserInfo by POST.
+///
+/// The same answer as GET (OpenID Connect Core §5.3.1), for clients that send the token by POST.
 #[utoipa::path(
     post,
     path = "/t/{tenant}/oauth2/userinfo",
