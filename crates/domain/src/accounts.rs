@@ -92,6 +92,14 @@ pub trait Accounts: Send + Sync {
         otp: &'a str,
     ) -> BoxFuture<'a, Result<(Person, String), SignInError>>;
 
+    /// Step-up (RFC 9470 in the browser): mails a fresh code to a person already signed in,
+    /// under the same per-person send limit; the `mfa_token` to finish with at `mfa_otp`.
+    fn step_up<'a>(
+        &'a self,
+        at: Attempt<'a>,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<String, SignInError>>;
+
     /// The person as they are now (for a refresh): `None` once disabled or deleted. `amr` and
     /// `auth_time` are left for the caller to carry over from the sign-in.
     fn current<'a>(

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod caller;
 pub mod enrollments;
+pub mod integration;
 pub mod mail;
 pub mod signin;
 

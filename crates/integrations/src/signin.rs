@@ -386,6 +386,24 @@ impl Accounts for People {
         Box::pin(self.verify_code(at, mfa_token, otp))
     }
 
+    fn step_up<'a>(
+        &'a self,
+        at: Attempt<'a>,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<String, SignInError>> {
+        Box::pin(async move {
+            let (tid, uid) = (at.tenant.id.clone(), user_id.to_owned());
+            let user = self
+                .store
+                .run(move |c| users::find(c, &tid, &uid))
+                .await
+                .map_err(store_error)?
+                .filter(|u| !u.disabled)
+                .ok_or(SignInError::InvalidCredentials)?;
+            self.send_code(at, &user, "").await
+        })
+    }
+
     fn current<'a>(
         &'a self,
         tenant: &'a TenantRef,

@@ -306,6 +306,22 @@ const METHODS: [AuthMethod; 6] = [
 
 pub use domain::scopes::valid_scopes;
 
+/// PKCS#8 PEM, private JWK and public JWK of a new key for `alg`.
+pub fn generate_pair(alg: &str) -> Option<(String, josekit::jwk::Jwk, josekit::jwk::Jwk)> {
+    use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
+    use josekit::jwk::alg::rsa::RsaKeyPair;
+    let pair: Box<dyn josekit::jwk::KeyPair> = match alg {
+        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" => {
+            Box::new(RsaKeyPair::generate(2048).ok()?)
+        }
+        "ES256" => Box::new(EcKeyPair::generate(EcCurve::P256).ok()?),
+        "ES384" => Box::new(EcKeyPair::generate(EcCurve::P384).ok()?),
+        _ => return None,
+    };
+    let pem = String::from_utf8(pair.to_pem_private_key()).ok()?;
+    Some((pem, pair.to_jwk_private_key(), pair.to_jwk_public_key()))
+}
+
 /// Rules across fields, against the tenant.
 pub struct Checked {
     pub alg: SigningAlg,

@@ -189,6 +189,17 @@ async fn every_route_of_the_app_is_in_the_spec() {
         "/t/{tenant}/oauth2/logout",
         "/t/{tenant}/account/apps",
         "/t/{tenant}/account/apps/{client_id}/revoke",
+        "/assets/copy.js",
+        "/t/{tenant}/portal/",
+        "/t/{tenant}/portal/step-up",
+        "/t/{tenant}/portal/e/{id}",
+        "/t/{tenant}/portal/e/{id}/integrations",
+        "/t/{tenant}/portal/e/{id}/reveal",
+        "/t/{tenant}/portal/e/{id}/integrations/{client_id}/rotate",
+        "/t/{tenant}/portal/e/{id}/integrations/{client_id}/delete",
+        "/t/{tenant}/portal/e/{id}/enrollments",
+        "/t/{tenant}/portal/enrollments/{id}/{decision}",
+        "/t/{tenant}/portal/e/{id}/activity",
     ];
     let mut checked = 0;
     for pattern in patterns

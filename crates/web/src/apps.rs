@@ -29,7 +29,7 @@ struct App {
 }
 
 /// A date as people read it (UTC).
-fn day(unix: i64) -> String {
+pub(crate) fn day(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
     // Civil date from days since the epoch (Howard Hinnant's algorithm).
     let z = days + 719_468;

@@ -6,6 +6,7 @@
 mod apps;
 mod authorize;
 mod page;
+mod portal;
 mod session;
 mod signin;
 
@@ -16,6 +17,45 @@ pub use page::PageError;
 /// Registers the pages of every tenant and their stylesheet.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/assets/portcullis.css", web::get().to(page::stylesheet))
+        .route("/assets/copy.js", web::get().to(page::copy_script))
+        .route("/t/{tenant}/portal/", web::get().to(portal::home))
+        .route(
+            "/t/{tenant}/portal/step-up",
+            web::post().to(portal::step_up),
+        )
+        .route("/t/{tenant}/portal/e/{id}", web::get().to(portal::entity))
+        .route(
+            "/t/{tenant}/portal/e/{id}/integrations",
+            web::post().to(portal::create),
+        )
+        .route(
+            "/t/{tenant}/portal/e/{id}/reveal",
+            web::get().to(portal::reveal),
+        )
+        .route(
+            "/t/{tenant}/portal/e/{id}/integrations/{client_id}/rotate",
+            web::post().to(portal::rotate),
+        )
+        .route(
+            "/t/{tenant}/portal/e/{id}/integrations/{client_id}/delete",
+            web::get().to(portal::confirm_delete),
+        )
+        .route(
+            "/t/{tenant}/portal/e/{id}/integrations/{client_id}/delete",
+            web::post().to(portal::delete),
+        )
+        .route(
+            "/t/{tenant}/portal/e/{id}/enrollments",
+            web::post().to(portal::enroll),
+        )
+        .route(
+            "/t/{tenant}/portal/enrollments/{id}/{decision}",
+            web::post().to(portal::decide),
+        )
+        .route(
+            "/t/{tenant}/portal/e/{id}/activity",
+            web::get().to(portal::activity),
+        )
         .route("/t/{tenant}/signin", web::get().to(signin::form))
         .route("/t/{tenant}/signin", web::post().to(signin::password))
         .route("/t/{tenant}/signin/code", web::get().to(signin::code_form))

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use askama::Template;
 
 static CSS: &str = include_str!("../assets/portcullis.css");
+static COPY: &str = include_str!("../assets/copy.js");
 
 /// No script at all, styles from this origin, images from here or an application's https logo,
 /// never framed (clickjacking).
@@ -19,6 +20,15 @@ pub async fn stylesheet() -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(CSS)
+}
+
+/// The reveal page's copy button, the portal's one script.
+pub async fn copy_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(COPY)
 }
 
 /// The headers of every page: CSP, no sniffing, same-origin referrers, and no caching (pages

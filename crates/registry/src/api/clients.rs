@@ -9,7 +9,6 @@ use domain::secrets::MasterKey;
 use http::{
     etag, if_match, versioned, ApiError, BodyProblems, CommonProblems, PageQuery, Problem, Valid,
 };
-use josekit::jwk::KeyPair;
 use serde::{Deserialize, Serialize};
 use store::repo::clients::{self, ClientChanges, ClientRow};
 use store::repo::tenants::TenantRow;
@@ -395,12 +394,13 @@ pub async fn create_key(
     }
     let alg = body.0.alg;
     let kid = ids::new_id();
-    let (pem, mut private_jwk, mut public_jwk) = generate_pair(&alg).ok_or_else(|| {
-        ApiError::invalid(
-            "alg",
-            "must be RS256, RS384, RS512, PS256, PS384, ES256 or ES384",
-        )
-    })?;
+    let (pem, mut private_jwk, mut public_jwk) =
+        crate::clients::generate_pair(&alg).ok_or_else(|| {
+            ApiError::invalid(
+                "alg",
+                "must be RS256, RS384, RS512, PS256, PS384, ES256 or ES384",
+            )
+        })?;
     for jwk in [&mut private_jwk, &mut public_jwk] {
         jwk.set_key_id(&kid);
         jwk.set_algorithm(&alg);
@@ -443,22 +443,6 @@ pub async fn create_key(
         private_key_pem: pem,
         private_jwk,
     }))
-}
-
-/// PKCS#8 PEM, private JWK and public JWK of a new key for `alg`.
-fn generate_pair(alg: &str) -> Option<(String, josekit::jwk::Jwk, josekit::jwk::Jwk)> {
-    use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
-    use josekit::jwk::alg::rsa::RsaKeyPair;
-    let pair: Box<dyn KeyPair> = match alg {
-        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" => {
-            Box::new(RsaKeyPair::generate(2048).ok()?)
-        }
-        "ES256" => Box::new(EcKeyPair::generate(EcCurve::P256).ok()?),
-        "ES384" => Box::new(EcKeyPair::generate(EcCurve::P384).ok()?),
-        _ => return None,
-    };
-    let pem = String::from_utf8(pair.to_pem_private_key()).ok()?;
-    Some((pem, pair.to_jwk_private_key(), pair.to_jwk_public_key()))
 }
 
 impl From<ClientError> for ApiError {

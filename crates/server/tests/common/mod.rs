@@ -2,6 +2,7 @@
 //! application state, tenants and clients created through the registry's own functions.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
 pub mod pki;
 pub mod smtp;
 

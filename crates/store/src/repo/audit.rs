@@ -86,3 +86,61 @@ pub fn list(
     }
     Ok(q.load(conn)?)
 }
+
+/// Events of a tenant matching `filter`, newest first, before the `before` id.
+pub fn latest(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    filter: &AuditFilter,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let mut q = audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant_id.to_owned()))
+        .select(AuditRow::as_select())
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(audit_events::id.lt(b.to_owned()));
+    }
+    if let Some(v) = &filter.actor {
+        q = q.filter(audit_events::actor.eq(v.clone()));
+    }
+    if let Some(v) = &filter.action {
+        q = q.filter(audit_events::action.eq(v.clone()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Events about an organization (an entity), newest first: those whose target or details name
+/// it. Organization ids are unique and prefixed (`VN…`, `FD…`, `OR…`), so the match is exact
+/// enough; `%` and `_` cannot occur in them.
+pub fn of_entity(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    organization_id: &str,
+    action: Option<&str>,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let pattern = format!("%{organization_id}%");
+    let mut q = audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant_id.to_owned()))
+        .filter(
+            audit_events::target
+                .like(pattern.clone())
+                .or(audit_events::details.like(pattern)),
+        )
+        .select(AuditRow::as_select())
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(audit_events::id.lt(b.to_owned()));
+    }
+    if let Some(a) = action {
+        q = q.filter(audit_events::action.eq(a.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
