@@ -387,6 +387,39 @@ impl MailSink {
     }
 }
 
+/// The vendor portal in Chromium with the real SMTP server: integrations made, revealed once,
+/// rotated, a generated key used, an enrollment approved and revoked, an integration deleted.
+/// axe-core on every page; screenshots in target/portal/.
+pub fn portal() -> Result<u64> {
+    println!("\n=== browser: the vendor portal ===");
+    chromium()?;
+    let prefix = node_modules()?;
+    let script = prefix.join("portal_flow.mjs");
+    std::fs::copy(
+        root().join("xtask").join("interop").join("portal_flow.mjs"),
+        &script,
+    )
+    .map_err(|e| e.to_string())?;
+    let mail = MailSink::start()?;
+    let secret = "portal-secret-portal-secret-portal-secret-0";
+    let smtp = format!("smtp://127.0.0.1:{}", mail.port);
+    let server = LiveServer::start(&debug_binary()?, secret, &[("PORTCULLIS_SMTP_URL", &smtp)])?;
+    let status = Command::new("node")
+        .arg(&script)
+        .env("PORTCULLIS_URL", &server.url)
+        .env("CLIENT_SECRET", secret)
+        .env("MAIL_DIR", &mail.dir.0)
+        .env("SHOTS", root().join("target"))
+        .status()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    drop(server);
+    if status.success() {
+        Ok(1)
+    } else {
+        Err("the portal check failed (see above)".into())
+    }
+}
+
 /// People in a real browser with real relying-party libraries: Authlib (Python) and
 /// openid-client (node) each run the authorization code flow with PKCE while Chromium signs in
 /// (the code read from the SMTP server), consents and lands on the library's loopback redirect

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Some("fuzz") => interop::schemathesis().map(|_| ()),
         Some("browser") => interop::browser().map(|_| ()),
         Some("signin") => interop::oidc().map(|_| ()),
+        Some("portal") => interop::portal().map(|_| ()),
         Some("interop") => interop::authlib().and_then(|n| {
             if n == 1 {
                 Ok(())
@@ -35,7 +36,9 @@ fn main() -> ExitCode {
             }
         }),
         _ => {
-            eprintln!("usage: cargo xtask <test|openapi|interop|fuzz|browser|signin|bench|pg>");
+            eprintln!(
+                "usage: cargo xtask <test|openapi|interop|fuzz|browser|signin|portal|bench|pg>"
+            );
             return ExitCode::from(2);
         }
     };

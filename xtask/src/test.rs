@@ -62,6 +62,7 @@ pub fn run(_args: &[String]) -> Result {
     let fuzz = outcome(interop::schemathesis(), "fuzz");
     let browser = outcome(interop::browser(), "browser");
     let oidc = outcome(interop::oidc(), "browser sign-in");
+    let portal = outcome(interop::portal(), "portal");
     let authlib = outcome(interop::authlib(), "interop");
 
     println!();
@@ -74,6 +75,7 @@ pub fn run(_args: &[String]) -> Result {
         ("Fuzz", &fuzz),
         ("Browser", &browser),
         ("Sign-in", &oidc),
+        ("Portal", &portal),
     ] {
         match result {
             Ok(c) | Err((c, _)) => {
@@ -84,7 +86,7 @@ pub fn run(_args: &[String]) -> Result {
         }
     }
     println!("{} passed, {} failed", total.passed, total.failed);
-    for r in [sqlite, postgres, authlib, lint, fuzz, browser, oidc] {
+    for r in [sqlite, postgres, authlib, lint, fuzz, browser, oidc, portal] {
         r.map_err(|(_, e)| e)?;
     }
     Ok(())

@@ -495,19 +495,13 @@ async fn with_fresh_code(
     if fresh {
         return run(p, req, pending).await;
     }
-    let portal = p.ctx.portal().await?;
-    let tenant_ref = p.ctx.tenant.account_ref();
-    let ip = http::peer_ip(req);
+    let (portal, tenant_ref, ip) = p.ctx.attempt_parts(req).await?;
     let at = Attempt {
         tenant: &tenant_ref,
         client_pk: &portal.id,
         ip: ip.as_deref(),
     };
-    let accounts = p
-        .ctx
-        .svc
-        .accounts()
-        .ok_or_else(|| PageError::Internal("no accounts".into()))?;
+    let accounts = p.ctx.accounts()?;
     let mfa_token = accounts
         .step_up(at, p.user())
         .await
@@ -548,19 +542,13 @@ pub async fn step_up(
             "The code expired; start again.".into(),
         ));
     };
-    let portal = p.ctx.portal().await?;
-    let tenant_ref = p.ctx.tenant.account_ref();
-    let ip = http::peer_ip(&req);
+    let (portal, tenant_ref, ip) = p.ctx.attempt_parts(&req).await?;
     let at = Attempt {
         tenant: &tenant_ref,
         client_pk: &portal.id,
         ip: ip.as_deref(),
     };
-    let accounts = p
-        .ctx
-        .svc
-        .accounts()
-        .ok_or_else(|| PageError::Internal("no accounts".into()))?;
+    let accounts = p.ctx.accounts()?;
     match accounts.mfa_otp(at, token.value(), body.otp.trim()).await {
         Ok((person, _)) if person.user_id == p.signed.person.user_id => {
             // A new session with the fresh code, then the action.
@@ -870,7 +858,7 @@ async fn rotate_now(
                 req,
                 "integration.secret.rotate",
                 &format!("client:{}", row.client_id),
-                serde_json::json!({"secret_id": secret_id, "previous_expires_in": overlap}),
+                serde_json::json!({"entity_id": org.id, "secret_id": secret_id, "previous_expires_in": overlap}),
             )
         },
     )

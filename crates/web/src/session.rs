@@ -96,6 +96,26 @@ impl Ctx {
             .unwrap_or_else(|| format!("Use “{scope}”"))
     }
 
+    /// What a sign-in step is attempted with: the tenant's `portal` client, the tenant as
+    /// people's accounts see it, and the caller's address (for the audit log).
+    pub async fn attempt_parts(
+        &self,
+        req: &HttpRequest,
+    ) -> Result<(Arc<Client>, domain::accounts::TenantRef, Option<String>), PageError> {
+        Ok((
+            self.portal().await?,
+            self.tenant.account_ref(),
+            http::peer_ip(req),
+        ))
+    }
+
+    /// People's accounts (sign-in, codes), as plugged in by the server.
+    pub fn accounts(&self) -> Result<&dyn domain::accounts::Accounts, PageError> {
+        self.svc
+            .accounts()
+            .ok_or_else(|| PageError::Internal("no accounts".into()))
+    }
+
     /// Where people of this tenant sign in: the `portal` client.
     pub async fn portal(&self) -> Result<Arc<Client>, PageError> {
         self.svc
@@ -128,11 +148,8 @@ impl Ctx {
         let Some(row) = row else {
             return Ok(None);
         };
-        let accounts = self
-            .svc
-            .accounts()
-            .ok_or_else(|| PageError::Internal("no accounts".into()))?;
-        let current = accounts
+        let current = self
+            .accounts()?
             .current(&self.tenant.account_ref(), &row.user_id)
             .await
             .map_err(sign_in_failure)?;

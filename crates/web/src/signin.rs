@@ -113,13 +113,14 @@ pub async fn password(
     let ctx = Ctx::load(svc, &path).await?;
     ctx.check_form(&req, &body.csrf)?;
     let return_to = ctx.return_to(body.return_to.as_deref());
-    let (portal, tenant_ref, ip) = attempt_parts(&ctx, &req).await?;
+    let (portal, tenant_ref, ip) = ctx.attempt_parts(&req).await?;
     let at = Attempt {
         tenant: &tenant_ref,
         client_pk: &portal.id,
         ip: ip.as_deref(),
     };
-    match accounts(&ctx)?
+    match ctx
+        .accounts()?
         .password(at, &body.email, &body.password, "")
         .await
     {
@@ -147,32 +148,6 @@ pub async fn password(
             sign_in_page(&ctx, &req, status, &return_to, &body.email, Some(text))
         }
     }
-}
-
-/// What a sign-in step is attempted with: the tenant's `portal` client, the tenant as people's
-/// accounts see it, and the caller's address (for the audit log).
-async fn attempt_parts(
-    ctx: &Ctx,
-    req: &HttpRequest,
-) -> Result<
-    (
-        std::sync::Arc<tokens::cache::Client>,
-        domain::accounts::TenantRef,
-        Option<String>,
-    ),
-    PageError,
-> {
-    Ok((
-        ctx.portal().await?,
-        ctx.tenant.account_ref(),
-        http::peer_ip(req),
-    ))
-}
-
-fn accounts(ctx: &Ctx) -> Result<&dyn domain::accounts::Accounts, PageError> {
-    ctx.svc
-        .accounts()
-        .ok_or_else(|| PageError::Internal("no accounts".into()))
 }
 
 /// How long the pending sign-in cookie lives: the emailed code's lifetime.
@@ -248,13 +223,14 @@ pub async fn code(
         let (status, text) = explain(SignInError::CodeUnusable("The sign-in expired"))?;
         return sign_in_page(&ctx, &req, status, &return_to, "", Some(text));
     };
-    let (portal, tenant_ref, ip) = attempt_parts(&ctx, &req).await?;
+    let (portal, tenant_ref, ip) = ctx.attempt_parts(&req).await?;
     let at = Attempt {
         tenant: &tenant_ref,
         client_pk: &portal.id,
         ip: ip.as_deref(),
     };
-    match accounts(&ctx)?
+    match ctx
+        .accounts()?
         .mfa_otp(at, pending.value(), body.otp.trim())
         .await
     {

@@ -272,7 +272,7 @@ pub async fn rotate_secret(
             caller.audit(
                 "integration.secret.rotate",
                 &format!("client:{}", row.client_id),
-                serde_json::json!({"secret_id": secret_id, "previous_expires_in": overlap}),
+                serde_json::json!({"entity_id": org.id, "secret_id": secret_id, "previous_expires_in": overlap}),
             )
         },
     )
