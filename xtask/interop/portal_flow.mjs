@@ -188,6 +188,46 @@ if (who.status !== 401) fail(`the on_behalf_of token still works after the revoc
 ok("revoked by the department: the on_behalf_of token is refused");
 await inspect(d, "department");
 
+// The vendor owner invites a colleague; the colleague accepts by the emailed link, sets a
+// password and signs in with the emailed code.
+await v.goto(`${base}/t/${T}/portal/e/${vendor}/members`);
+await inspect(v, "members");
+let mails = fs.readdirSync(mailDir).length;
+await v.getByLabel("Email").fill("ivan@vendor.example");
+await v.getByLabel("Role", { exact: true }).last().selectOption("admin");
+await v.getByRole("button", { name: "Send invitation" }).click();
+await v.waitForSelector("text=Invitation sent.");
+let link = null;
+for (let i = 0; i < 75 && !link; i++) {
+  const files = fs.readdirSync(mailDir).sort();
+  if (files.length > mails) {
+    const text = fs.readFileSync(path.join(mailDir, files[files.length - 1]), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
+    const m = text.match(/(http:\/\/127\.0\.0\.1:\d+\/t\/acme\/portal\/invite\?token=[A-Za-z0-9_-]+)/);
+    if (m) link = m[1];
+  }
+  if (!link) execFileSync("sleep", ["0.2"]);
+}
+if (!link) fail("no invitation arrived");
+const ctxI = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+const ivan = await ctxI.newPage();
+await ivan.goto(link);
+await inspect(ivan, "invitation");
+await ivan.getByLabel(/Choose a password/).fill(PASSWORD);
+await ivan.getByRole("button", { name: "Accept the invitation" }).click();
+await ivan.waitForURL(/\/signin/);
+mails = fs.readdirSync(mailDir).length;
+await ivan.getByLabel("Password").fill(PASSWORD);
+await ivan.getByRole("button", { name: "Continue" }).click();
+await ivan.waitForURL(/signin\/code/);
+await ivan.getByLabel("Code").fill(code(mails));
+await ivan.getByRole("button", { name: "Sign in" }).click();
+await ivan.waitForURL(/\/portal\/$/);
+if (!(await ivan.textContent("main")).includes("you are admin")) fail("the invited colleague is not an admin of the vendor");
+ok("invited by email, accepted, signed in with the emailed code: an admin of the vendor");
+await ivan.goto(link);
+if (!(await ivan.textContent("main")).includes("used already")) fail("a used invitation still works");
+ok("a used invitation is refused");
+
 // Activity and deletion.
 await v.goto(`${base}/t/${T}/portal/e/${vendor}/activity`);
 if (!(await v.textContent("main")).includes("integration.secret.rotate")) fail("the rotation is not in the activity");

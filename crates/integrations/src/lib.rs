@@ -10,6 +10,7 @@ pub mod caller;
 pub mod enrollments;
 pub mod integration;
 pub mod mail;
+pub mod members;
 pub mod signin;
 
 pub use api::{configure, AccountApi};

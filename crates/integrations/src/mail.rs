@@ -61,18 +61,40 @@ impl Mailer {
     /// Sends a sign-in code. The code is in the subject and the body, so it shows in the
     /// notification and can be copied either way.
     pub async fn send_code(&self, to: &str, code: &str, tenant: &str) -> Result<(), MailError> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|_| MailError::Send("the account's email address does not parse".into()))?;
         let body = format!(
             "Your sign-in code for {tenant} is {code}\r\n\r\n\
              It works once, for 5 minutes. If you did not try to sign in, change your password:\r\n\
              someone knows it.\r\n"
         );
+        self.send(to, format!("Your sign-in code: {code}"), body)
+            .await
+    }
+
+    /// An invitation to join an entity: the single-use link, valid 24 hours.
+    pub async fn send_invitation(
+        &self,
+        to: &str,
+        link: &str,
+        entity: &str,
+        tenant: &str,
+    ) -> Result<(), MailError> {
+        let body = format!(
+            "You are invited to join {entity} on {tenant}.\r\n\r\n\
+             Accept within 24 hours, once, at:\r\n{link}\r\n\r\n\
+             If you did not expect this, ignore this message.\r\n"
+        );
+        self.send(to, format!("Invitation to join {entity}"), body)
+            .await
+    }
+
+    async fn send(&self, to: &str, subject: String, body: String) -> Result<(), MailError> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|_| MailError::Send("the email address does not parse".into()))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(format!("Your sign-in code: {code}"))
+            .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body)
             .map_err(|e| MailError::Send(e.to_string()))?;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub password_gate: web::Data<PasswordGate>,
     /// Body deadline and size limits, enforced before any handler (and by the extractors).
     pub edge: Edge,
+    /// Mail to people (codes, invitations).
+    pub mailer: Arc<Mailer>,
 }
 
 impl AppState {
@@ -57,11 +59,12 @@ impl AppState {
     ) -> Self {
         let master_key = Arc::new(master_key);
         let password_gate = web::Data::new(gate);
+        let mailer = Arc::new(mailer);
         // The token endpoint reaches people's accounts through the trait; this is the plug.
         let people = People::new(
             store.clone(),
             master_key.clone(),
-            Arc::new(mailer),
+            mailer.clone(),
             password_gate.clone().into_inner(),
         );
         let tokens = web::Data::new(
@@ -81,6 +84,7 @@ impl AppState {
             tokens,
             proxy: ProxyTrust::default(),
             password_gate,
+            mailer,
             edge: Edge {
                 classify: crate::routes::classify,
                 ..Edge::default()
@@ -120,6 +124,7 @@ pub fn build(
         .app_data(web::Data::from(state.tokens.caches.clone()))
         .app_data(state.proxy.clone())
         .app_data(state.password_gate.clone())
+        .app_data(web::Data::from(state.mailer.clone()))
         .app_data(web::Data::new(state.edge))
         .app_data(json)
         .app_data(form)

@@ -200,6 +200,11 @@ async fn every_route_of_the_app_is_in_the_spec() {
         "/t/{tenant}/portal/e/{id}/enrollments",
         "/t/{tenant}/portal/enrollments/{id}/{decision}",
         "/t/{tenant}/portal/e/{id}/activity",
+        "/t/{tenant}/portal/e/{id}/members",
+        "/t/{tenant}/portal/e/{id}/members/invite",
+        "/t/{tenant}/portal/e/{id}/members/{user}/role",
+        "/t/{tenant}/portal/e/{id}/members/{user}/remove",
+        "/t/{tenant}/portal/invite",
     ];
     let mut checked = 0;
     for pattern in patterns

@@ -572,3 +572,213 @@ async fn deleting_asks_first_and_kills_the_tokens() {
     );
     assert_eq!(s, 401);
 }
+
+/// The invitation link in the last mail to `to`.
+fn invitation_link(env: &Env, to: &str) -> String {
+    let mail = (1..=env.mail.count())
+        .rev()
+        .map(|i| env.mail.nth(i))
+        .find(|m| m.to.iter().any(|t| t.contains(to)))
+        .expect("a mail to the invited person");
+    let text = mail.data.replace("=\r\n", "").replace("=3D", "=");
+    let start = text.find("http://portcullis.test").unwrap() + "http://portcullis.test".len();
+    let end = text[start..].find(char::is_whitespace).unwrap() + start;
+    text[start..end].to_owned()
+}
+
+#[actix_web::test]
+async fn an_owner_invites_a_person_who_sets_a_password_and_signs_in_with_the_code() {
+    let w = world().await;
+    let app = test::init_service(build(&w.env.state)).await;
+    let mut owner = Browser::default();
+    sign_in(&mut owner, &app, &w.env, OWNER).await;
+    let members = owner
+        .get(&app, &format!("/t/acme/portal/e/{}/members", w.vendor))
+        .await;
+    assert!(members.body.contains(MEMBER) && members.body.contains("Send invitation"));
+    let sent = owner
+        .post(
+            &app,
+            &format!("/t/acme/portal/e/{}/members/invite", w.vendor),
+            &[
+                ("csrf", &members.input("csrf")),
+                ("email", "nina@vendor.example"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let link = invitation_link(&w.env, "nina@vendor.example");
+    assert!(link.starts_with("/t/acme/portal/invite?token="), "{link}");
+
+    let mut nina = Browser::default();
+    let page = nina.get(&app, &link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("autocomplete=\"new-password\""));
+    let short = nina
+        .post(
+            &app,
+            "/t/acme/portal/invite",
+            &[
+                ("csrf", &page.input("csrf")),
+                ("token", &page.input("token")),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        short.status, 422,
+        "a short password is refused, the link still works"
+    );
+    let accepted = nina
+        .post(
+            &app,
+            "/t/acme/portal/invite",
+            &[
+                ("csrf", &page.input("csrf")),
+                ("token", &page.input("token")),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status, 303, "{}", accepted.body);
+    assert!(accepted.location.unwrap().starts_with("/t/acme/signin"));
+    sign_in(&mut nina, &app, &w.env, "nina@vendor.example").await;
+    let home = nina.get(&app, "/t/acme/portal/").await;
+    assert!(
+        home.body.contains("Acme Reporting") && home.body.contains("admin"),
+        "{}",
+        home.body
+    );
+
+    let again = Browser::default().get(&app, &link).await;
+    assert_eq!(again.status, 410, "a used invitation is refused");
+    assert!(again.body.contains("used already or has expired"));
+}
+
+#[actix_web::test]
+async fn an_expired_invitation_is_refused() {
+    let w = world().await;
+    let app = test::init_service(build(&w.env.state)).await;
+    let mut owner = Browser::default();
+    sign_in(&mut owner, &app, &w.env, OWNER).await;
+    let members = owner
+        .get(&app, &format!("/t/acme/portal/e/{}/members", w.vendor))
+        .await;
+    owner
+        .post(
+            &app,
+            &format!("/t/acme/portal/e/{}/members/invite", w.vendor),
+            &[
+                ("csrf", &members.input("csrf")),
+                ("email", "late@vendor.example"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    w.env
+        .state
+        .store
+        .run(|c| {
+            use diesel::RunQueryDsl;
+            Ok(diesel::sql_query("UPDATE invitations SET expires_at = 0").execute(c)?)
+        })
+        .await
+        .unwrap();
+    let page = Browser::default()
+        .get(&app, &invitation_link(&w.env, "late@vendor.example"))
+        .await;
+    assert_eq!(page.status, 410);
+}
+
+#[actix_web::test]
+async fn the_last_owner_stays_and_only_owners_manage_members() {
+    let w = world().await;
+    let app = test::init_service(build(&w.env.state)).await;
+    let mut owner = Browser::default();
+    sign_in(&mut owner, &app, &w.env, OWNER).await;
+    let page = owner
+        .get(&app, &format!("/t/acme/portal/e/{}/members", w.vendor))
+        .await;
+    let actions: Vec<String> = page
+        .body
+        .split("action=\"")
+        .filter_map(|s| s.split('"').next())
+        .map(str::to_owned)
+        .collect();
+    // The owner is listed first (by email: max… < olga…); find the owner's own actions.
+    let own_remove = actions
+        .iter()
+        .find(|a| a.ends_with("/remove") && !a.contains("invite"))
+        .cloned();
+    let members = w
+        .env
+        .state
+        .store
+        .run({
+            let v = w.vendor.clone();
+            move |c| store::repo::invitations::members_of(c, &v)
+        })
+        .await
+        .unwrap();
+    let owner_id = members
+        .iter()
+        .find(|(_, e, _)| e == OWNER)
+        .unwrap()
+        .0
+        .clone();
+    let member_id = members
+        .iter()
+        .find(|(_, e, _)| e == MEMBER)
+        .unwrap()
+        .0
+        .clone();
+    assert!(own_remove.is_some());
+    let remove_self = owner
+        .post(
+            &app,
+            &format!("/t/acme/portal/e/{}/members/{owner_id}/remove", w.vendor),
+            &[("csrf", &page.input("csrf"))],
+        )
+        .await;
+    assert_eq!(remove_self.status, 409, "the last owner cannot leave");
+    assert!(remove_self.body.contains("at least one owner"));
+    let demote = owner
+        .post(
+            &app,
+            &format!("/t/acme/portal/e/{}/members/{owner_id}/role", w.vendor),
+            &[("csrf", &page.input("csrf")), ("role", "member")],
+        )
+        .await;
+    assert_eq!(demote.status, 409);
+    let promote = owner
+        .post(
+            &app,
+            &format!("/t/acme/portal/e/{}/members/{member_id}/role", w.vendor),
+            &[("csrf", &page.input("csrf")), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(promote.status, 303);
+
+    let mut admin = Browser::default();
+    sign_in(&mut admin, &app, &w.env, MEMBER).await;
+    let theirs = admin
+        .get(&app, &format!("/t/acme/portal/e/{}/members", w.vendor))
+        .await;
+    assert!(
+        !theirs.body.contains("Send invitation"),
+        "only owners invite"
+    );
+    let forged = admin
+        .post(
+            &app,
+            &format!("/t/acme/portal/e/{}/members/invite", w.vendor),
+            &[
+                ("csrf", &theirs.input("csrf")),
+                ("email", "x@vendor.example"),
+                ("role", "owner"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+}

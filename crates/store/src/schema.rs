@@ -266,6 +266,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        token_hash -> Binary,
+        tenant_id -> Text,
+        organization_id -> Text,
+        email -> Text,
+        role -> Text,
+        invited_by -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(grants -> clients (client_pk));
 diesel::joinable!(organizations -> tenants (tenant_id));
 diesel::joinable!(devices -> organizations (organization_id));
@@ -295,5 +310,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     browser_sessions,
     grants,
-    authorization_codes
+    authorization_codes,
+    invitations
 );

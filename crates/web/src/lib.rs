@@ -56,6 +56,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/t/{tenant}/portal/e/{id}/activity",
             web::get().to(portal::activity),
         )
+        .route(
+            "/t/{tenant}/portal/e/{id}/members",
+            web::get().to(portal::members),
+        )
+        .route(
+            "/t/{tenant}/portal/e/{id}/members/invite",
+            web::post().to(portal::invite),
+        )
+        .route(
+            "/t/{tenant}/portal/e/{id}/members/{user}/role",
+            web::post().to(portal::set_role),
+        )
+        .route(
+            "/t/{tenant}/portal/e/{id}/members/{user}/remove",
+            web::post().to(portal::remove_member),
+        )
+        .route(
+            "/t/{tenant}/portal/invite",
+            web::get().to(portal::invitation),
+        )
+        .route("/t/{tenant}/portal/invite", web::post().to(portal::accept))
         .route("/t/{tenant}/signin", web::get().to(signin::form))
         .route("/t/{tenant}/signin", web::post().to(signin::password))
         .route("/t/{tenant}/signin/code", web::get().to(signin::code_form))

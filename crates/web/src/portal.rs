@@ -291,6 +291,7 @@ struct EntityPage {
     manager: bool,
     vendor: bool,
     activity: String,
+    members: String,
     create: String,
     enroll: String,
     notice: Option<String>,
@@ -423,6 +424,7 @@ async fn entity_page(
         manager,
         vendor: org.kind == OrganizationKind::Vendor,
         activity: format!("{base}/activity"),
+        members: format!("{base}/members"),
         create: format!("{base}/integrations"),
         enroll: format!("{base}/enrollments"),
         notice,
@@ -1276,4 +1278,381 @@ pub async fn activity(
         nav: std::mem::replace(&mut p.nav, empty_nav()),
     };
     Ok(p.render(StatusCode::OK, &page))
+}
+
+// --- Members and invitations.
+
+#[derive(Template)]
+#[template(path = "portal_members.html")]
+struct MembersPage {
+    nav: Nav,
+    name: String,
+    entity: String,
+    owner: bool,
+    invite: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    members: Vec<MemberLine>,
+}
+
+struct MemberLine {
+    id: String,
+    email: String,
+    role: &'static str,
+    role_action: String,
+    remove_action: String,
+}
+
+#[derive(Deserialize)]
+pub struct MembersQuery {
+    notice: Option<String>,
+}
+
+async fn members_page(
+    mut p: Portal,
+    id: &str,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let (org, role) = p.entity(id).await?;
+    let o = org.id.clone();
+    let members = p
+        .ctx
+        .svc
+        .store
+        .run(move |c| store::repo::invitations::members_of(c, &o))
+        .await?;
+    let base = p.entity_path(&org.id);
+    let page = MembersPage {
+        name: org.name.clone(),
+        owner: role == MembershipRole::Owner,
+        invite: format!("{base}/members/invite"),
+        notice,
+        error,
+        members: members
+            .into_iter()
+            .map(|(uid, email, role)| MemberLine {
+                role_action: format!("{base}/members/{uid}/role"),
+                remove_action: format!("{base}/members/{uid}/remove"),
+                id: uid,
+                email,
+                role: role.as_str(),
+            })
+            .collect(),
+        entity: base,
+        nav: std::mem::replace(&mut p.nav, empty_nav()),
+    };
+    Ok(p.render(status, &page))
+}
+
+/// `GET /t/{tenant}/portal/e/{id}/members`.
+pub async fn members(
+    path: web::Path<(String, String)>,
+    q: web::Query<MembersQuery>,
+    req: HttpRequest,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, PageError> {
+    let p = enter!(svc, &path.0, &req);
+    let notice = q.notice.as_deref().map(|n| match n {
+        "invited" => "Invitation sent.",
+        _ => "Done.",
+    });
+    members_page(p, &path.1, notice, None, StatusCode::OK).await
+}
+
+/// The entity, if the caller owns it (only owners manage members).
+async fn owned(p: &Portal, id: &str) -> Result<OrganizationRow, PageError> {
+    match p.entity(id).await? {
+        (org, MembershipRole::Owner) => Ok(org),
+        _ => Err(PageError::Forbidden),
+    }
+}
+
+fn member_failure(e: integrations::members::MemberError) -> Result<String, PageError> {
+    use integrations::members::MemberError as E;
+    match e {
+        E::Store(s) => Err(s.into()),
+        E::Mail | E::Busy => Err(PageError::Unavailable),
+        other => Ok(other.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    csrf: String,
+    email: String,
+    role: String,
+}
+
+/// `POST /t/{tenant}/portal/e/{id}/members/invite`.
+pub async fn invite(
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    body: web::Form<InviteForm>,
+    svc: web::Data<TokenService>,
+    mailer: web::Data<integrations::mail::Mailer>,
+) -> Result<HttpResponse, PageError> {
+    let p = enter!(svc, &path.0, &req);
+    p.ctx.check_form(&req, &body.csrf)?;
+    let org = owned(&p, &path.1).await?;
+    let role: MembershipRole = body
+        .role
+        .parse()
+        .map_err(|_| PageError::BadRequest("Choose a role from the list.".into()))?;
+    let event = p.audit(
+        &req,
+        "member.invite",
+        &format!("organization:{}", org.id),
+        serde_json::json!({"role": role}),
+    );
+    let link = format!("{}{}", p.ctx.svc.public_url, p.ctx.path("portal/invite"));
+    let sent = integrations::members::invite(
+        &p.ctx.svc.store,
+        &mailer,
+        &p.ctx.svc.master_key,
+        &link,
+        p.ctx.name(),
+        &org,
+        &body.email,
+        role,
+        p.user(),
+        event,
+    )
+    .await;
+    match sent {
+        Ok(()) => Ok(see_other(&format!(
+            "{}/members?notice=invited",
+            p.entity_path(&org.id)
+        ))
+        .finish()),
+        Err(e) => {
+            let why = member_failure(e)?;
+            members_page(
+                p,
+                &path.1,
+                None,
+                Some(why),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    role: String,
+}
+
+/// `POST /t/{tenant}/portal/e/{id}/members/{user}/role`.
+pub async fn set_role(
+    path: web::Path<(String, String, String)>,
+    req: HttpRequest,
+    body: web::Form<RoleForm>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, PageError> {
+    let p = enter!(svc, &path.0, &req);
+    p.ctx.check_form(&req, &body.csrf)?;
+    let org = owned(&p, &path.1).await?;
+    let role: MembershipRole = body
+        .role
+        .parse()
+        .map_err(|_| PageError::BadRequest("Choose a role from the list.".into()))?;
+    let event = p.audit(
+        &req,
+        "member.role",
+        &format!("organization:{}", org.id),
+        serde_json::json!({"user": path.2, "role": role}),
+    );
+    match integrations::members::set_role(&p.ctx.svc.store, &org, &path.2, role, event).await {
+        Ok(()) => {
+            Ok(see_other(&format!("{}/members?notice=done", p.entity_path(&org.id))).finish())
+        }
+        Err(e) => {
+            let why = member_failure(e)?;
+            members_page(p, &path.1, None, Some(why), StatusCode::CONFLICT).await
+        }
+    }
+}
+
+/// `POST /t/{tenant}/portal/e/{id}/members/{user}/remove`.
+pub async fn remove_member(
+    path: web::Path<(String, String, String)>,
+    req: HttpRequest,
+    body: web::Form<CsrfForm>,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, PageError> {
+    let p = enter!(svc, &path.0, &req);
+    p.ctx.check_form(&req, &body.csrf)?;
+    let org = owned(&p, &path.1).await?;
+    let event = p.audit(
+        &req,
+        "member.remove",
+        &format!("organization:{}", org.id),
+        serde_json::json!({"user": path.2}),
+    );
+    match integrations::members::remove(&p.ctx.svc.store, &org, &path.2, event).await {
+        Ok(()) => {
+            Ok(see_other(&format!("{}/members?notice=done", p.entity_path(&org.id))).finish())
+        }
+        Err(e) => {
+            let why = member_failure(e)?;
+            members_page(p, &path.1, None, Some(why), StatusCode::CONFLICT).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "invite.html")]
+struct InvitePage {
+    tenant_name: String,
+    entity: String,
+    email: String,
+    role: &'static str,
+    usable: bool,
+    new_user: bool,
+    action: String,
+    csrf: String,
+    token: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct InviteQuery {
+    token: Option<String>,
+}
+
+async fn invite_page(
+    ctx: &Ctx,
+    req: &HttpRequest,
+    token: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let pending =
+        integrations::members::pending(&ctx.svc.store, &ctx.svc.master_key, &ctx.tenant.id, token)
+            .await;
+    let (entity, email, role, new_user, usable) = match pending {
+        Ok((inv, user)) => {
+            let (t, o) = (ctx.tenant.id.clone(), inv.organization_id.clone());
+            let org = ctx
+                .svc
+                .store
+                .run(move |c| store::repo::organizations::find(c, &t, &o))
+                .await?
+                .map(|o| o.name)
+                .unwrap_or_default();
+            (org, inv.email, inv.role.as_str(), user.is_none(), true)
+        }
+        Err(integrations::members::MemberError::Store(e)) => return Err(e.into()),
+        Err(_) => (String::from("an entity"), String::new(), "", false, false),
+    };
+    ctx.form_page(
+        req,
+        if usable { status } else { StatusCode::GONE },
+        |csrf| InvitePage {
+            tenant_name: ctx.name().to_owned(),
+            entity,
+            email,
+            role,
+            usable,
+            new_user,
+            action: ctx.path("portal/invite"),
+            csrf,
+            token: token.to_owned(),
+            error,
+        },
+    )
+}
+
+/// `GET /t/{tenant}/portal/invite?token=…`: the emailed link.
+pub async fn invitation(
+    path: web::Path<String>,
+    q: web::Query<InviteQuery>,
+    req: HttpRequest,
+    svc: web::Data<TokenService>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::load(svc, &path).await?;
+    invite_page(
+        &ctx,
+        &req,
+        q.token.as_deref().unwrap_or_default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct AcceptForm {
+    #[serde(default)]
+    csrf: String,
+    token: String,
+    password: Option<String>,
+}
+
+/// `POST /t/{tenant}/portal/invite`: accepts; then the sign-in (with the emailed code).
+pub async fn accept(
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Form<AcceptForm>,
+    svc: web::Data<TokenService>,
+    gate: web::Data<tokens::password_gate::PasswordGate>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = Ctx::load(svc, &path).await?;
+    ctx.check_form(&req, &body.csrf)?;
+    let slug = ctx.tenant.slug.clone();
+    let tenant_id = ctx.tenant.id.clone();
+    let ip = http::peer_ip(&req);
+    let accepted = integrations::members::accept(
+        &ctx.svc.store,
+        &gate,
+        &ctx.svc.master_key,
+        &ctx.tenant.id,
+        &body.token,
+        body.password.as_deref(),
+        |user_id| AuditRow {
+            id: ids::new_id(),
+            tenant_id,
+            actor: format!("user:{user_id}@{slug}"),
+            action: "member.join".into(),
+            target: format!("user:{user_id}"),
+            at: now_unix(),
+            client_ip: ip,
+            request_id: http::current_request_id(),
+            details: "{}".into(),
+        },
+    )
+    .await;
+    match accepted {
+        Ok(inv) => {
+            let back = format!(
+                "{}?{}",
+                ctx.path("signin"),
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("return_to", &ctx.path("portal/"))
+                    .append_pair("login_hint", &inv.email)
+                    .finish()
+            );
+            Ok(see_other(&back).finish())
+        }
+        Err(integrations::members::MemberError::Invalid(why)) => {
+            invite_page(
+                &ctx,
+                &req,
+                &body.token,
+                Some(why.to_owned()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => {
+            let why = member_failure(e)?;
+            invite_page(&ctx, &req, &body.token, Some(why), StatusCode::GONE).await
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod clients;
 pub mod devices;
 pub mod enrollments;
+pub mod invitations;
 pub mod memberships;
 pub mod mfa;
 pub mod organizations;
