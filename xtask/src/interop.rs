@@ -409,6 +409,9 @@ pub fn portal() -> Result<u64> {
         .env("PORTCULLIS_URL", &server.url)
         .env("CLIENT_SECRET", secret)
         .env("MAIL_DIR", &mail.dir.0)
+        // The test clock: the script ages the session's sign-in in the live database to see
+        // the step-up prompt, instead of waiting 10 minutes.
+        .env("DB_PATH", server.dir.0.join("data").join("portcullis.db"))
         .env("SHOTS", root().join("target"))
         .status()
         .map_err(|e| format!("cannot run node: {e}"))?;

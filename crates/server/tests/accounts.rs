@@ -1423,3 +1423,34 @@ async fn a_vendor_registers_its_app_for_people_with_https_redirect_uris_in_produ
         .unwrap()
         .starts_with("/t/neris/signin"));
 }
+
+#[actix_web::test]
+async fn an_owner_invites_by_the_api_and_a_member_may_not() {
+    let w = world().await;
+    let app = app!(w);
+    let (_, ada_at) = ada(&app, &w).await;
+    let invite = |token: &str| {
+        TestRequest::post()
+            .uri("/account/invitations")
+            .insert_header(bearer(token))
+            .set_json(
+                json!({"organization_id": w.vendor, "email": "new@acme.example", "role": "admin"}),
+            )
+    };
+    let sent = w.env.mail.count();
+    let (s, _, b) = send(&app, invite(&ada_at)).await;
+    assert_eq!(s, 202, "{b}");
+    assert_eq!(w.env.mail.count(), sent + 1);
+    let mail = w.env.mail.nth(sent + 1);
+    assert!(mail.to.iter().any(|t| t.contains("new@acme.example")));
+    assert!(
+        mail.data
+            .replace("=\r\n", "")
+            .contains("/t/neris/portal/invite?token"),
+        "{}",
+        mail.data
+    );
+    let bob = sign_in(&app, &w, BOB).await;
+    let (s, _, b) = send(&app, invite(bob["access_token"].as_str().unwrap())).await;
+    assert_eq!(s, 403, "{b}");
+}

@@ -198,6 +198,7 @@ struct HomePage {
     nav: Nav,
     entities: Vec<EntityLine>,
     sign_ins: Vec<SignInLine>,
+    apps: Vec<String>,
 }
 
 struct EntityLine {
@@ -223,7 +224,7 @@ pub async fn home(
     let mut p = enter!(svc, &path, &req);
     let (t, u) = (p.ctx.tenant.id.clone(), p.user().to_owned());
     let actor = format!("user:{}@{}", u, p.ctx.tenant.slug);
-    let (entities, events) = p
+    let (entities, events, grants) = p
         .ctx
         .svc
         .store
@@ -236,6 +237,7 @@ pub async fn home(
             Ok((
                 store::repo::memberships::entities_of(c, &u, None, 200)?,
                 store::repo::audit::latest(c, &t, &filter, None, 5)?,
+                store::repo::browser::grants_of(c, &t, &u)?,
             ))
         })
         .await?;
@@ -262,6 +264,7 @@ pub async fn home(
                 },
             })
             .collect(),
+        apps: grants.into_iter().map(|(_, _, name)| name).collect(),
         nav: std::mem::replace(&mut p.nav, empty_nav()),
     };
     Ok(p.render(StatusCode::OK, &page))
@@ -376,6 +379,32 @@ async fn entity_page(
             delete: format!("{base}/integrations/{}/delete", c.client_id),
         })
         .collect();
+    // Who did what: the emails of the people named on the enrollments.
+    let people: Vec<String> = enrollments
+        .iter()
+        .flat_map(|e| [e.requested_by.clone(), e.decided_by.clone()])
+        .flatten()
+        .collect();
+    let t = p.ctx.tenant.id.clone();
+    let emails: std::collections::HashMap<String, String> = p
+        .ctx
+        .svc
+        .store
+        .run(move |c| {
+            let mut out = std::collections::HashMap::new();
+            for id in people {
+                if let Some(u) = store::repo::users::find(c, &t, &id)? {
+                    out.insert(id, u.email);
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    let who = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|i| emails.get(i).cloned())
+            .unwrap_or_else(|| "someone".into())
+    };
     let mut lines = Vec::new();
     for e in &enrollments {
         let (vendor_role, department_role) = if e.vendor_id == org.id {
@@ -405,10 +434,16 @@ async fn entity_page(
             department: e.department_id.clone(),
             status: e.status,
             history: format!(
-                "requested {}{}",
+                "asked by {} on {}{}",
+                who(&e.requested_by),
                 when(e.created_at),
-                if e.updated_at != e.created_at {
-                    format!(" · last changed {}", when(e.updated_at))
+                if e.decided_by.is_some() {
+                    format!(
+                        " · {} by {} on {}",
+                        e.status,
+                        who(&e.decided_by),
+                        when(e.updated_at)
+                    )
                 } else {
                     String::new()
                 }

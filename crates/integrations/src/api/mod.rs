@@ -3,6 +3,7 @@
 pub mod enrollments;
 pub mod grants;
 pub mod integration;
+pub mod invitations;
 pub mod me;
 
 use actix_web::web;
@@ -14,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/me", web::get().to(me::me))
             .route("/entities", web::get().to(me::entities))
             .route("/grants", web::get().to(grants::list))
+            .route("/invitations", web::post().to(invitations::create))
             .route("/grants/{client_id}", web::delete().to(grants::revoke))
             .service(
                 web::resource("/integration/{entity_id}")
@@ -56,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         me::entities,
         grants::list,
         grants::revoke,
+        invitations::create,
         integration::create,
         integration::list,
         integration::get,
