@@ -7,6 +7,7 @@ pub mod certs;
 pub mod claims;
 pub mod client_metadata;
 pub mod email;
+pub mod federation;
 pub mod ids;
 pub mod model;
 pub mod password;

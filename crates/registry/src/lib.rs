@@ -4,6 +4,7 @@ pub mod actor;
 pub mod api;
 pub mod clients;
 pub mod devices;
+pub mod federation;
 pub mod keys;
 pub mod organizations;
 pub mod tenants;

@@ -281,6 +281,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    trusted_issuers (id) {
+        id -> Text,
+        tenant_id -> Text,
+        issuer -> Text,
+        jwks_uri -> Nullable<Text>,
+        max_lifetime -> BigInt,
+        algorithms -> Text,
+        rules -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    trusted_audiences (issuer, audience) {
+        issuer -> Text,
+        audience -> Text,
+        trusted_issuer_id -> Text,
+    }
+}
+
+diesel::joinable!(trusted_audiences -> trusted_issuers (trusted_issuer_id));
 diesel::joinable!(grants -> clients (client_pk));
 diesel::joinable!(organizations -> tenants (tenant_id));
 diesel::joinable!(devices -> organizations (organization_id));
@@ -311,5 +335,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     browser_sessions,
     grants,
     authorization_codes,
-    invitations
+    invitations,
+    trusted_issuers,
+    trusted_audiences
 );

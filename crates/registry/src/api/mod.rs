@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod clients;
 pub mod devices;
+pub mod federation;
 pub mod keys;
 pub mod organizations;
 pub mod tenants;
@@ -66,6 +67,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/tenants/{id}/clients/{cid}/keys")
                     .route(web::post().to(clients::create_key)),
+            )
+            .service(
+                web::resource("/tenants/{id}/trusted-issuers")
+                    .route(web::get().to(federation::list))
+                    .route(web::post().to(federation::create)),
+            )
+            .service(
+                web::resource("/tenants/{id}/trusted-issuers/{tid}")
+                    .route(web::delete().to(federation::delete)),
             )
             .service(
                 web::resource("/tenants/{id}/trust-anchors")
@@ -141,6 +151,7 @@ pub(crate) async fn managed_tenant(
         clients::create, clients::list, clients::get, clients::update, clients::delete,
         clients::rotate_secret, clients::delete_secret, clients::create_key,
         trust_anchors::create, trust_anchors::list, trust_anchors::delete,
+        federation::create, federation::list, federation::delete,
         users::create, users::list, users::get, users::update,
         organizations::create, organizations::list, organizations::get, organizations::update, organizations::delete,
         devices::create, devices::list, devices::get, devices::update, devices::delete, devices::token, devices::certificate,
@@ -156,6 +167,9 @@ pub(crate) async fn managed_tenant(
         (name = "Admin: clients", description = "OAuth clients of a tenant: secrets (shown once, rotated with \
             overlap) or private_key_jwt keys (inline JWKS, a jwks_uri, or a key pair generated here whose \
             private half is shown once)."),
+        (name = "Admin: trusted issuers", description = "Other issuers whose tokens the tenant accepts \
+            (a previous identity provider, Kubernetes, a CI system's OIDC tokens), each with its audiences \
+            and the rules that say as which person or client."),
         (name = "Admin: trust anchors", description = "CA certificates (roots and intermediates) that the \
             client certificates of a production tenant must chain to."),
         (name = "Admin: users", description = "People of a tenant: tenant roles, memberships `(organization, role)`, \

@@ -15,4 +15,5 @@ pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
 pub mod trust_anchors;
+pub mod trusted_issuers;
 pub mod users;

@@ -1,0 +1,106 @@
+//! Trusted external issuers of a tenant, and the issuer + audience pairs that route a token to
+//! its tenant.
+
+use diesel::prelude::*;
+use domain::federation::Rule;
+use domain::model::JsonList;
+
+use crate::schema::{trusted_audiences, trusted_issuers};
+use crate::{DbConnection, StoreError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = trusted_issuers)]
+pub struct TrustedIssuerRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub issuer: String,
+    /// Where its keys are; `None`: from its discovery document.
+    pub jwks_uri: Option<String>,
+    /// The longest lifetime (`exp − iat`, seconds) of a token accepted.
+    pub max_lifetime: i64,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub algorithms: JsonList<String>,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub rules: JsonList<Rule>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+/// Inserts the issuer and claims its audiences; a pair another issuer row holds is a conflict.
+pub fn insert(
+    conn: &mut DbConnection,
+    row: &TrustedIssuerRow,
+    audiences: &[String],
+) -> Result<(), StoreError> {
+    diesel::insert_into(trusted_issuers::table)
+        .values(row.clone())
+        .execute(conn)?;
+    for a in audiences {
+        diesel::insert_into(trusted_audiences::table)
+            .values((
+                trusted_audiences::issuer.eq(&row.issuer),
+                trusted_audiences::audience.eq(a),
+                trusted_audiences::trusted_issuer_id.eq(&row.id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn audiences_of(conn: &mut DbConnection, id: &str) -> Result<Vec<String>, StoreError> {
+    Ok(trusted_audiences::table
+        .filter(trusted_audiences::trusted_issuer_id.eq(id))
+        .order(trusted_audiences::audience.asc())
+        .select(trusted_audiences::audience)
+        .load(conn)?)
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<TrustedIssuerRow>, StoreError> {
+    Ok(trusted_issuers::table
+        .filter(trusted_issuers::tenant_id.eq(tenant_id))
+        .filter(trusted_issuers::id.eq(id))
+        .select(TrustedIssuerRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn of_tenant(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+) -> Result<Vec<TrustedIssuerRow>, StoreError> {
+    Ok(trusted_issuers::table
+        .filter(trusted_issuers::tenant_id.eq(tenant_id))
+        .order(trusted_issuers::id.asc())
+        .select(TrustedIssuerRow::as_select())
+        .load(conn)?)
+}
+
+/// The trusted issuer that holds `issuer` + `audience`, whatever its tenant.
+pub fn by_audience(
+    conn: &mut DbConnection,
+    issuer: &str,
+    audience: &str,
+) -> Result<Option<TrustedIssuerRow>, StoreError> {
+    Ok(trusted_audiences::table
+        .inner_join(trusted_issuers::table)
+        .filter(trusted_audiences::issuer.eq(issuer))
+        .filter(trusted_audiences::audience.eq(audience))
+        .select(TrustedIssuerRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn delete(conn: &mut DbConnection, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(
+        trusted_issuers::table
+            .filter(trusted_issuers::tenant_id.eq(tenant_id))
+            .filter(trusted_issuers::id.eq(id)),
+    )
+    .execute(conn)?
+        == 1)
+}

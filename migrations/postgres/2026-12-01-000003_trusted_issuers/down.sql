@@ -1,0 +1,2 @@
+DROP TABLE trusted_audiences;
+DROP TABLE trusted_issuers;
