@@ -45,6 +45,11 @@ pub struct AccessClaims {
     /// The person's grant (consent) the token was issued under; it stops with the grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+    /// Minted from a trusted external issuer's token (JWT bearer grant): its `iss` and `sub`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext_iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext_sub: Option<String>,
 }
 
 impl AccessClaims {

@@ -136,6 +136,7 @@ vocabulary!(
         RefreshToken => "refresh_token",
         MfaOtp => "urn:portcullis:params:oauth:grant-type:mfa-otp",
         AuthorizationCode => "authorization_code",
+        JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
     }
 );
 

@@ -979,7 +979,8 @@ async fn discovery_documents_list_every_endpoint() {
             "password",
             "refresh_token",
             "urn:portcullis:params:oauth:grant-type:mfa-otp",
-            "authorization_code"
+            "authorization_code",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer"
         ])
     );
     let algs = oidc["token_endpoint_auth_signing_alg_values_supported"]

@@ -450,23 +450,44 @@ async fn verify_signature(
     jws: &Jws<'_>,
     production: bool,
 ) -> Result<(), OAuthError> {
-    let Some(alg) = ASSERTION_ALGS
-        .iter()
-        .copied()
-        .find(|a| *a == jws.header.alg)
-    else {
-        return Err(bad_assertion("unsupported alg"));
+    let keys = match (&client.jwks, &client.jwks_uri) {
+        (Some(set), _) => Keys::Inline(set),
+        (None, Some(uri)) => Keys::Uri(uri),
+        (None, None) => return Err(bad_assertion("the client has no registered keys")),
+    };
+    verify_jws(svc, keys, ASSERTION_ALGS, jws, production)
+        .await
+        .map_err(bad_assertion)
+}
+
+/// Where the keys that check a JWS are: registered inline, or published at a URL.
+pub enum Keys<'a> {
+    Inline(&'a Arc<crate::jwks_fetch::KeySet>),
+    Uri(&'a str),
+}
+
+/// Checks `jws` with the key its header names among `keys`, for an algorithm of `algs`; an
+/// unknown `kid` re-reads a published set once (within the URL's refetch budget). The header's
+/// `jku` and `x5u` are never followed: only the registered keys count.
+pub async fn verify_jws(
+    svc: &TokenService,
+    keys: Keys<'_>,
+    algs: &[&'static str],
+    jws: &Jws<'_>,
+    production: bool,
+) -> Result<(), String> {
+    let Some(alg) = algs.iter().copied().find(|a| *a == jws.header.alg) else {
+        return Err("unsupported alg".into());
     };
     let kid = jws.header.kid.as_deref();
     for refresh in [false, true] {
-        let set = match (&client.jwks, &client.jwks_uri) {
-            (Some(set), _) => set.clone(),
-            (None, Some(uri)) => svc
+        let set = match keys {
+            Keys::Inline(set) => set.clone(),
+            Keys::Uri(uri) => svc
                 .jwks
                 .get(uri, refresh, production)
                 .await
-                .map_err(bad_assertion)?,
-            (None, None) => return Err(bad_assertion("the client has no registered keys")),
+                .map_err(|e| e.to_string())?,
         };
         let candidates: Vec<(usize, &Jwk)> = set
             .set
@@ -478,13 +499,13 @@ async fn verify_signature(
             .filter(|(_, k)| k.key_use().is_none_or(|u| u == "sig"))
             .collect();
         if candidates.is_empty() {
-            if client.jwks.is_none() && !refresh {
+            if matches!(keys, Keys::Uri(_)) && !refresh {
                 continue;
             }
-            return Err(bad_assertion(match kid {
+            return Err(match kid {
                 Some(k) => format!("no registered key with kid `{}` for {alg}", printable(k)),
                 None => format!("no registered key for {alg}"),
-            }));
+            });
         }
         for (index, jwk) in candidates.iter().take(4) {
             if let Some(v) = set.verifier(*index, alg, || verifier(alg, jwk)) {
@@ -493,9 +514,9 @@ async fn verify_signature(
                 }
             }
         }
-        return Err(bad_assertion("signature does not verify"));
+        return Err("signature does not verify".into());
     }
-    Err(bad_assertion("signature does not verify"))
+    Err("signature does not verify".into())
 }
 
 /// Whether a client's public JWK is a key assertions can be checked with: registration

@@ -105,6 +105,8 @@ pub struct JwksFetcher {
     any: reqwest::Client,
     cache: DashMap<String, Entry>,
     inflight: DashMap<String, Flight>,
+    /// issuer → its discovery document's `jwks_uri`, and when it was read.
+    discovered: DashMap<String, (String, Instant)>,
 }
 
 fn http_client(public_only: bool) -> reqwest::Client {
@@ -126,6 +128,7 @@ impl JwksFetcher {
             any: http_client(false),
             cache: DashMap::new(),
             inflight: DashMap::new(),
+            discovered: DashMap::new(),
         }
     }
 
@@ -189,7 +192,34 @@ impl JwksFetcher {
         outcome
     }
 
-    async fn fetch(&self, http: &reqwest::Client, uri: &str) -> Result<JwkSet, FetchError> {
+    /// The `jwks_uri` of an issuer's discovery document (`{issuer}/.well-known/openid-configuration`),
+    /// under the same address rules, timeouts and size limit as key sets; kept for the key
+    /// sets' lifetime.
+    pub async fn discover(&self, issuer: &str, production: bool) -> Result<String, FetchError> {
+        if let Some(e) = self.discovered.get(issuer) {
+            if e.1.elapsed() < JWKS_TTL {
+                return Ok(e.0.clone());
+            }
+        }
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        check_uri(&url, production).map_err(FetchError::Forbidden)?;
+        let http = if production { &self.public } else { &self.any };
+        let body = Self::read(http, &url).await?;
+        let doc: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| FetchError::Invalid(e.to_string()))?;
+        let jwks_uri = doc["jwks_uri"]
+            .as_str()
+            .ok_or_else(|| FetchError::Invalid("the discovery document has no jwks_uri".into()))?
+            .to_owned();
+        self.discovered
+            .insert(issuer.to_owned(), (jwks_uri.clone(), Instant::now()));
+        Ok(jwks_uri)
+    }
+
+    async fn read(http: &reqwest::Client, uri: &str) -> Result<Vec<u8>, FetchError> {
         let mut resp = http
             .get(uri)
             .send()
@@ -215,6 +245,11 @@ impl JwksFetcher {
             }
             body.extend_from_slice(&chunk);
         }
+        Ok(body)
+    }
+
+    async fn fetch(&self, http: &reqwest::Client, uri: &str) -> Result<JwkSet, FetchError> {
+        let body = Self::read(http, uri).await?;
         JwkSet::from_bytes(&body).map_err(|e| FetchError::Invalid(e.to_string()))
     }
 }

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod client_auth;
 pub mod crypto;
 pub mod endpoints;
+pub mod federation;
 pub mod form;
 pub mod guard;
 pub mod jwks_fetch;

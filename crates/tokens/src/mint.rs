@@ -26,6 +26,8 @@ pub struct Extras<'a> {
     pub device: Option<&'a Device>,
     /// The certificate the token is bound to (RFC 8705 `cnf.x5t#S256`).
     pub cnf: Option<&'a str>,
+    /// The external token it was minted from (JWT bearer grant): its issuer and subject.
+    pub external: Option<(&'a str, &'a str)>,
 }
 
 /// An access token for a client acting as itself (client_credentials), possibly for a device,
@@ -60,6 +62,8 @@ pub fn client_access_token(
         auth_time: None,
         on_behalf_of: extras.on_behalf_of.map(str::to_owned),
         gid: None,
+        ext_iss: extras.external.map(|e| e.0.to_owned()),
+        ext_sub: extras.external.map(|e| e.1.to_owned()),
         ver: None,
     };
     let token = sign_access(tenant, client.access_token_alg, &claims)?;
@@ -91,6 +95,8 @@ pub fn person_access_token(
     let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl());
     let claims = AccessClaims {
         gid: grant.map(str::to_owned),
+        ext_iss: None,
+        ext_sub: None,
         iss: tenant.issuer.clone(),
         sub: person.user_id.clone(),
         aud: tenant.issuer.clone(),
@@ -242,6 +248,8 @@ pub fn device_token(
         on_behalf_of: None,
         ver: Some(version),
         gid: None,
+        ext_iss: None,
+        ext_sub: None,
     };
     let token =
         jws::sign(&key.access_header, &claims, &key.signer).map_err(OAuthError::server_error)?;

@@ -31,7 +31,8 @@ use http::peer_ip;
 pub struct TokenRequest {
     /// `client_credentials` (machines); `password`, then
     /// `urn:portcullis:params:oauth:grant-type:mfa-otp` (people, through `client_id=portal`);
-    /// `refresh_token`.
+    /// `refresh_token`; `authorization_code` (with PKCE); `urn:ietf:params:oauth:grant-type:jwt-bearer`
+    /// (a trusted external issuer's token).
     #[schema(example = "client_credentials")]
     grant_type: String,
     /// With `grant_type=refresh_token`.
@@ -63,6 +64,15 @@ pub struct TokenRequest {
     /// `client_credentials` of a vendor's integration: act for this department (`FD…`); needs an
     /// active enrollment, and the token says so in its `on_behalf_of` claim.
     on_behalf_of: Option<String>,
+    /// `authorization_code` grant: the code from the redirect.
+    code: Option<String>,
+    /// `authorization_code` grant: the redirect URI of the authorization request.
+    redirect_uri: Option<String>,
+    /// `authorization_code` grant: the PKCE verifier (RFC 7636).
+    code_verifier: Option<String>,
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523): a trusted external issuer's
+    /// JWT, matched against the tenant's rules; no client authentication is needed.
+    assertion: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -149,6 +159,14 @@ pub async fn token(
             format!("grant_type `{}` is not supported", printable(grant)),
         )
     })?;
+    if grant_type == GrantType::JwtBearer {
+        // The external token is the credential; no client authentication is needed.
+        let issued = jwt_bearer(&svc, &tenant, &req, &form).await;
+        if issued.is_ok() {
+            METRICS.record_token(grant_type);
+        }
+        return issued;
+    }
     let verified = authenticate(&svc, &tenant, &req, &form).await?;
     if !verified.client().grant_types.contains(&grant_type) {
         return Err(OAuthError::unauthorized_client(format!(
@@ -169,6 +187,7 @@ pub async fn token(
         device: device.as_deref(),
     };
     let issued = match grant_type {
+        GrantType::JwtBearer => Err(OAuthError::server_error("jwt-bearer is answered above")),
         GrantType::AuthorizationCode => {
             authorization_code(&svc, &tenant, client, &form, bound).await
         }
@@ -320,6 +339,7 @@ async fn client_credentials(
         on_behalf_of,
         device: bound.device,
         cnf: bound.cnf,
+        external: None,
     };
     let (access, claims) = mint::client_access_token(tenant, client, &scope, extras)?;
     let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
@@ -421,6 +441,7 @@ async fn refresh_token(
         on_behalf_of,
         device: bound.device,
         cnf: bound.cnf,
+        external: None,
     };
     let (access, claims) = mint::client_access_token(tenant, client, &scope, extras)?;
     let family = Family::Machine {
@@ -429,6 +450,101 @@ async fn refresh_token(
     };
     let next = refresh::issue(svc, tenant, client, &old.row.scope, family).await?;
     respond(tenant, client, access, claims, scope, Some(next))
+}
+
+/// RFC 7523 §2.1: a trusted external issuer's JWT (`assertion`) for a Portcullis access token
+/// — of the rule's client (`sub` = the client, the external identity in `ext_iss`/`ext_sub`),
+/// or of the person a user rule finds (their token through the tenant's `portal`, with the
+/// external token's `amr` and `auth_time`). A client that does authenticate must be the rule's.
+async fn jwt_bearer(
+    svc: &TokenService,
+    tenant: &Tenant,
+    req: &HttpRequest,
+    form: &Form,
+) -> Result<HttpResponse, OAuthError> {
+    use domain::federation::Target;
+    let assertion = form.require("assertion")?;
+    let accepted = match crate::federation::verify(svc, tenant, assertion).await {
+        Ok(a) => a,
+        Err(crate::federation::ExternalRefused::Store(e)) => return Err(e.into()),
+        Err(why) => {
+            tracing::info!(tenant = %tenant.slug, reason = %why, "external token refused");
+            return Err(OAuthError::invalid_grant("the assertion is not accepted"));
+        }
+    };
+    let named_client =
+        form.get("client_id").is_some() || req.headers().contains_key("authorization");
+    match &accepted.rule.target {
+        Target::Client { client_id } => {
+            if named_client {
+                let verified = authenticate(svc, tenant, req, form).await?;
+                if verified.client().client_id != *client_id {
+                    return Err(OAuthError::invalid_grant(
+                        "the assertion is for another client",
+                    ));
+                }
+            }
+            let client = svc
+                .caches
+                .client(&tenant.id, client_id)
+                .await?
+                .filter(|c| !c.disabled)
+                .ok_or_else(|| {
+                    OAuthError::invalid_grant("the rule's client is disabled or gone")
+                })?;
+            let scope = resolve_scope(&client, form.get("scope"))?;
+            let extras = Extras {
+                on_behalf_of: None,
+                device: None,
+                cnf: None,
+                external: Some((accepted.iss(), accepted.sub())),
+            };
+            let (access, claims) = mint::client_access_token(tenant, &client, &scope, extras)?;
+            respond(tenant, &client, access, claims, scope, None)
+        }
+        Target::User { by_claim } => {
+            let value = accepted
+                .claims
+                .get(by_claim.as_str())
+                .and_then(|v| v.as_str());
+            let Some(email) = value.and_then(|v| domain::email::normalize(v).ok()) else {
+                return Err(OAuthError::invalid_grant(
+                    "the assertion does not name a person",
+                ));
+            };
+            let tid = tenant.id.clone();
+            let user = svc
+                .store
+                .run(move |c| store::repo::users::find_by_email(c, &tid, &email))
+                .await?
+                .ok_or_else(|| OAuthError::invalid_grant("no such person in this tenant"))?;
+            let mut person = accounts(svc)?
+                .current(&tenant.account_ref(), &user.id)
+                .await?
+                .ok_or_else(|| OAuthError::invalid_grant("the account is disabled"))?;
+            person.amr = accepted.claims["amr"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_else(|| vec!["ext".to_owned()]);
+            person.auth_time = accepted.claims["auth_time"]
+                .as_i64()
+                .or_else(|| accepted.claims["iat"].as_i64())
+                .unwrap_or_default();
+            let portal = svc
+                .caches
+                .client(&tenant.id, "portal")
+                .await?
+                .ok_or_else(|| OAuthError::server_error("the tenant has no portal client"))?;
+            let scope = resolve_scope(&portal, form.get("scope"))?;
+            let (access, claims) =
+                mint::person_access_token(tenant, &portal, &person, &scope, None, None)?;
+            respond(tenant, &portal, access, claims, scope, None)
+        }
+    }
 }
 
 /// The person a grant's refresh token speaks for, if they and the grant still stand.
