@@ -92,6 +92,8 @@ async fn a_tenant_trusts_an_issuer_whose_audience_no_other_tenant_holds() {
 struct Issuer {
     url: String,
     jwks: std::sync::Arc<std::sync::Mutex<serde_json::Value>>,
+    /// How many times its JWKS was fetched.
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     keys: Vec<(String, josekit::jwk::alg::ec::EcKeyPair)>,
 }
 
@@ -100,9 +102,10 @@ impl Issuer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let jwks = std::sync::Arc::new(std::sync::Mutex::new(json!({"keys": []})));
-        let (served, base) = (jwks.clone(), url.clone());
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (served, base, counter) = (jwks.clone(), url.clone(), fetches.clone());
         let server = actix_web::HttpServer::new(move || {
-            let (served, base) = (served.clone(), base.clone());
+            let (served, base, counter) = (served.clone(), base.clone(), counter.clone());
             actix_web::App::new()
                     .route(
                         "/.well-known/openid-configuration",
@@ -133,6 +136,7 @@ impl Issuer {
         let mut issuer = Issuer {
             url,
             jwks,
+            fetches,
             keys: Vec::new(),
         };
         issuer.rotate();
