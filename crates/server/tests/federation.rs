@@ -107,26 +107,26 @@ impl Issuer {
         let server = actix_web::HttpServer::new(move || {
             let (served, base, counter) = (served.clone(), base.clone(), counter.clone());
             actix_web::App::new()
-                    .route(
-                        "/.well-known/openid-configuration",
-                        actix_web::web::get().to(move || {
-                            let base = base.clone();
-                            async move {
-                                actix_web::HttpResponse::Ok().json(
-                                    json!({"issuer": base, "jwks_uri": format!("{base}/jwks")}),
-                                )
-                            }
-                        }),
-                    )
-                    .route(
-                        "/jwks",
-                        actix_web::web::get().to(move || {
-                            let served = served.clone();
-                            async move {
-                                actix_web::HttpResponse::Ok().json(served.lock().unwrap().clone())
-                            }
-                        }),
-                    )
+                .route(
+                    "/.well-known/openid-configuration",
+                    actix_web::web::get().to(move || {
+                        let base = base.clone();
+                        async move {
+                            actix_web::HttpResponse::Ok()
+                                .json(json!({"issuer": base, "jwks_uri": format!("{base}/jwks")}))
+                        }
+                    }),
+                )
+                .route(
+                    "/jwks",
+                    actix_web::web::get().to(move || {
+                        let (served, counter) = (served.clone(), counter.clone());
+                        async move {
+                            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            actix_web::HttpResponse::Ok().json(served.lock().unwrap().clone())
+                        }
+                    }),
+                )
         })
         .listen(listener)
         .unwrap()
@@ -333,6 +333,20 @@ async fn workloads_trade_their_identity_tokens_for_ours_under_the_rules() {
         bearer_grant(&issuer.sign(issuer.kubernetes("reports")))
     );
     assert_eq!(s, 200, "a key published after our last fetch works: {t}");
+
+    // A flood of unknown kids costs at most the refetch budget (6 a minute), not a fetch each.
+    let before = issuer.fetches.load(std::sync::atomic::Ordering::SeqCst);
+    for i in 0..20 {
+        let token = issuer.sign_with(
+            issuer.kubernetes("reports"),
+            json!({"kid": format!("unknown-{i}")}),
+        );
+        let (s, _, _) = call!(app, bearer_grant(&token));
+        assert_eq!(s, 400);
+    }
+    let extra = issuer.fetches.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(extra >= 1, "an unknown kid is looked for once at least");
+    assert!(extra <= 6, "{extra} fetches for 20 unknown kids");
 }
 
 #[actix_web::test]
