@@ -60,11 +60,13 @@ pub fn valid_challenge(c: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
 }
 
-/// RFC 7636 §4.6, S256 only.
+/// RFC 7636 §4.6, S256 only. The length is compared first: the constant-time comparison
+/// panics on slices of different lengths.
 pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     let digest = openssl::sha::sha256(verifier.as_bytes());
-    openssl::memcmp::eq(B64.encode(digest).as_bytes(), challenge.as_bytes())
-        && challenge.len() == 43
+    let computed = B64.encode(digest);
+    computed.len() == challenge.len()
+        && openssl::memcmp::eq(computed.as_bytes(), challenge.as_bytes())
 }
 
 /// What the code is bound to.

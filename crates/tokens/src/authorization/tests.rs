@@ -49,6 +49,9 @@ fn pkce_s256_matches_the_rfc_7636_example() {
     ));
     // `plain` would compare the verifier itself: never accepted.
     assert!(!pkce_matches(verifier, verifier));
+    // A stored challenge of another length is a mismatch, not a panic.
+    assert!(!pkce_matches(verifier, "short"));
+    assert!(!pkce_matches(verifier, &format!("{challenge}x")));
 }
 
 #[test]
