@@ -132,17 +132,13 @@ pub async fn revoke(
         .client(&ctx.tenant.id, &path.1)
         .await?
         .ok_or(PageError::NotFound)?;
-    let event = store::repo::audit::AuditRow {
-        id: domain::ids::new_id(),
-        tenant_id: ctx.tenant.id.clone(),
-        actor: format!("user:{}@{}", session.person.user_id, ctx.tenant.slug),
-        action: "grant.revoke".into(),
-        target: format!("client:{}", client.client_id),
-        at: domain::now_unix(),
-        client_ip: http::peer_ip(&http),
-        request_id: http::current_request_id(),
-        details: "{}".into(),
-    };
+    let event = ctx.audit(
+        &http,
+        &session.person.user_id,
+        "grant.revoke",
+        &format!("client:{}", client.client_id),
+        serde_json::json!({}),
+    );
     tokens::authorization::revoke_grant(
         &ctx.svc,
         &ctx.tenant.id,

@@ -40,6 +40,7 @@ fn step_up_age() -> i64 {
 const REVEAL_COOKIE: &str = "pc_reveal";
 
 /// The layout's navigation, and the CSRF token every form of the page carries.
+#[derive(Default)]
 pub struct Nav {
     tenant_name: String,
     home: String,
@@ -152,17 +153,7 @@ impl Portal {
         target: &str,
         details: serde_json::Value,
     ) -> AuditRow {
-        AuditRow {
-            id: ids::new_id(),
-            tenant_id: self.ctx.tenant.id.clone(),
-            actor: format!("user:{}@{}", self.user(), self.ctx.tenant.slug),
-            action: action.to_owned(),
-            target: target.to_owned(),
-            at: now_unix(),
-            client_ip: http::peer_ip(req),
-            request_id: http::current_request_id(),
-            details: details.to_string(),
-        }
+        self.ctx.audit(req, self.user(), action, target, details)
     }
 
     fn entity_path(&self, id: &str) -> String {
@@ -265,20 +256,9 @@ pub async fn home(
             })
             .collect(),
         apps: grants.into_iter().map(|(_, _, name)| name).collect(),
-        nav: std::mem::replace(&mut p.nav, empty_nav()),
+        nav: std::mem::take(&mut p.nav),
     };
     Ok(p.render(StatusCode::OK, &page))
-}
-
-fn empty_nav() -> Nav {
-    Nav {
-        tenant_name: String::new(),
-        home: String::new(),
-        apps: String::new(),
-        signout: String::new(),
-        csrf: String::new(),
-        email: String::new(),
-    }
 }
 
 // --- An entity: its integrations and enrollments.
@@ -473,7 +453,7 @@ async fn entity_page(
             .clone()
             .unwrap_or_default(),
         enrollments: lines,
-        nav: std::mem::replace(&mut p.nav, empty_nav()),
+        nav: std::mem::take(&mut p.nav),
     };
     Ok(p.render(status, &page))
 }
@@ -548,7 +528,7 @@ async fn with_fresh_code(
         action: p.ctx.path("portal/step-up"),
         pending: serde_json::to_string(&pending).map_err(|e| PageError::Internal(e.to_string()))?,
         error: None,
-        nav: std::mem::replace(&mut p.nav, empty_nav()),
+        nav: std::mem::take(&mut p.nav),
     };
     let mut r = p.render(StatusCode::OK, &page);
     let _ = r.add_cookie(&cookie);
@@ -609,7 +589,7 @@ pub async fn step_up(
                 action: p.ctx.path("portal/step-up"),
                 pending: body.pending.clone(),
                 error: Some(text),
-                nav: std::mem::replace(&mut p.nav, empty_nav()),
+                nav: std::mem::take(&mut p.nav),
             };
             Ok(p.render(StatusCode::OK, &page))
         }
@@ -1031,7 +1011,7 @@ pub async fn reveal(
     let page = RevealPage {
         shown,
         back: p.entity_path(&path.1),
-        nav: std::mem::replace(&mut p.nav, empty_nav()),
+        nav: std::mem::take(&mut p.nav),
     };
     let removal = p.ctx.removal(REVEAL_COOKIE);
     let mut r = p.render(StatusCode::OK, &page);
@@ -1075,7 +1055,7 @@ pub async fn confirm_delete(
         action: format!("{base}/integrations/{}/delete", row.client_id),
         label: "Delete integration",
         back: base,
-        nav: std::mem::replace(&mut p.nav, empty_nav()),
+        nav: std::mem::take(&mut p.nav),
     };
     Ok(p.render(StatusCode::OK, &page))
 }
@@ -1310,7 +1290,7 @@ pub async fn activity(
             })
             .collect(),
         next,
-        nav: std::mem::replace(&mut p.nav, empty_nav()),
+        nav: std::mem::take(&mut p.nav),
     };
     Ok(p.render(StatusCode::OK, &page))
 }
@@ -1376,7 +1356,7 @@ async fn members_page(
             })
             .collect(),
         entity: base,
-        nav: std::mem::replace(&mut p.nav, empty_nav()),
+        nav: std::mem::take(&mut p.nav),
     };
     Ok(p.render(status, &page))
 }
@@ -1640,9 +1620,6 @@ pub async fn accept(
 ) -> Result<HttpResponse, PageError> {
     let ctx = Ctx::load(svc, &path).await?;
     ctx.check_form(&req, &body.csrf)?;
-    let slug = ctx.tenant.slug.clone();
-    let tenant_id = ctx.tenant.id.clone();
-    let ip = http::peer_ip(&req);
     let accepted = integrations::members::accept(
         &ctx.svc.store,
         &gate,
@@ -1650,16 +1627,14 @@ pub async fn accept(
         &ctx.tenant.id,
         &body.token,
         body.password.as_deref(),
-        |user_id| AuditRow {
-            id: ids::new_id(),
-            tenant_id,
-            actor: format!("user:{user_id}@{slug}"),
-            action: "member.join".into(),
-            target: format!("user:{user_id}"),
-            at: now_unix(),
-            client_ip: ip,
-            request_id: http::current_request_id(),
-            details: "{}".into(),
+        |user_id| {
+            ctx.audit(
+                &req,
+                user_id,
+                "member.join",
+                &format!("user:{user_id}"),
+                serde_json::json!({}),
+            )
         },
     )
     .await;

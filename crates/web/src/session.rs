@@ -80,6 +80,29 @@ impl Ctx {
         self.cookie(name, String::new(), Some(0))
     }
 
+    /// An audit event of a person of this tenant, as the account API writes them (one actor
+    /// name, so one filter finds a person's every action).
+    pub fn audit(
+        &self,
+        req: &HttpRequest,
+        user_id: &str,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+    ) -> store::repo::audit::AuditRow {
+        store::repo::audit::AuditRow {
+            id: domain::ids::new_id(),
+            tenant_id: self.tenant.id.clone(),
+            actor: format!("user:{user_id}@{}", self.tenant.slug),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            at: now_unix(),
+            client_ip: http::peer_ip(req),
+            request_id: http::current_request_id(),
+            details: details.to_string(),
+        }
+    }
+
     /// What a scope lets an application do, in the words of the tenant's catalogue (the
     /// OpenID Connect scopes have their own).
     pub fn describe_scope(&self, scope: &str) -> String {
