@@ -50,6 +50,28 @@ pub struct AccessClaims {
     pub ext_iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext_sub: Option<String>,
+    /// Delegation (RFC 8693 §4.1): who acts for `sub`, from a token exchange with an actor token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Act>,
+}
+
+/// The actor claim (RFC 8693 §4.1): the party acting for the token's subject, with the party
+/// that acted for the subject before it (a chain of delegations, most recent outermost).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Act {
+    pub sub: String,
+    /// Set when the actor is another issuer's identity (an external actor token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Act>>,
+}
+
+impl Act {
+    /// How many actors the chain names.
+    pub fn depth(&self) -> usize {
+        1 + self.act.as_ref().map_or(0, |a| a.depth())
+    }
 }
 
 impl AccessClaims {

@@ -137,6 +137,7 @@ vocabulary!(
         MfaOtp => "urn:portcullis:params:oauth:grant-type:mfa-otp",
         AuthorizationCode => "authorization_code",
         JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
     }
 );
 

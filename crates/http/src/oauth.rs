@@ -20,6 +20,9 @@ pub enum OAuthErrorCode {
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
+    /// Token exchange (RFC 8693 §2.2.2): the `audience` or `resource` is not one this server
+    /// issues tokens for.
+    InvalidTarget,
     /// Not found: the tenant in the URL does not exist (answered 404).
     InvalidTenant,
     ServerError,
@@ -86,6 +89,9 @@ impl OAuthError {
     }
     pub fn invalid_scope(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(OAuthErrorCode::InvalidScope, d)
+    }
+    pub fn invalid_target(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(OAuthErrorCode::InvalidTarget, d)
     }
     pub fn unauthorized_client(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(OAuthErrorCode::UnauthorizedClient, d)

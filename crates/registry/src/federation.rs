@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::actor::Actor;
+use tokens::cache::{Caches, Changed};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +54,8 @@ pub enum FederationError {
     Taken,
     #[error("trusted issuer not found")]
     NotFound,
+    #[error("the trusted issuer changed since it was read")]
+    Stale,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -133,15 +136,13 @@ pub fn check(tenant: &TenantRow, new: &NewTrustedIssuer) -> Result<(), Federatio
     Ok(())
 }
 
-/// Registers a trusted issuer of `tenant` (after [`check`] and the existence of every target
-/// client), with its audit event, in one transaction.
-pub async fn create(
+/// [`check`], and every client a rule targets exists in the tenant.
+async fn validate(
     store: &Store,
-    actor: &Actor,
     tenant: &TenantRow,
-    new: NewTrustedIssuer,
-) -> Result<(TrustedIssuerRow, Vec<String>), FederationError> {
-    check(tenant, &new)?;
+    new: &NewTrustedIssuer,
+) -> Result<(), FederationError> {
+    check(tenant, new)?;
     let clients: Vec<String> = new
         .rules
         .iter()
@@ -162,21 +163,31 @@ pub async fn create(
         })
         .await
         .map_err(FederationError::Store)?;
-    if let Some(id) = missing {
-        return Err(invalid(
+    match missing {
+        Some(id) => Err(invalid(
             "rules",
             format!(
                 "no client `{}` in this tenant",
                 id.chars().take(100).collect::<String>()
             ),
-        ));
+        )),
+        None => Ok(()),
     }
-    let now = now_unix();
+}
+
+/// The row (at `version`) and the sorted audiences of a definition.
+fn row_of(
+    tenant: &TenantRow,
+    id: String,
+    created_at: i64,
+    version: i64,
+    new: NewTrustedIssuer,
+) -> (TrustedIssuerRow, Vec<String>) {
     let mut audiences = new.audiences;
     audiences.sort();
     audiences.dedup();
     let row = TrustedIssuerRow {
-        id: ids::new_id(),
+        id,
         tenant_id: tenant.id.clone(),
         issuer: new.issuer,
         jwks_uri: new.jwks_uri,
@@ -186,10 +197,31 @@ pub async fn create(
                 .unwrap_or_else(|| vec!["RS256".into(), "ES256".into()]),
         ),
         rules: JsonList(new.rules),
-        created_at: now,
-        updated_at: now,
-        version: 1,
+        created_at,
+        updated_at: now_unix(),
+        version,
     };
+    (row, audiences)
+}
+
+fn taken(e: StoreError) -> FederationError {
+    match e {
+        StoreError::Conflict { .. } => FederationError::Taken,
+        e => FederationError::Store(e),
+    }
+}
+
+/// Registers a trusted issuer of `tenant` (after [`check`] and the existence of every target
+/// client), with its audit event, in one transaction.
+pub async fn create(
+    store: &Store,
+    caches: &Caches,
+    actor: &Actor,
+    tenant: &TenantRow,
+    new: NewTrustedIssuer,
+) -> Result<(TrustedIssuerRow, Vec<String>), FederationError> {
+    validate(store, tenant, &new).await?;
+    let (row, audiences) = row_of(tenant, ids::new_id(), now_unix(), 1, new);
     let event = actor.audit(
         &tenant.id,
         "trusted_issuer.create",
@@ -203,15 +235,64 @@ pub async fn create(
             audit::insert(c, &event)
         })
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => FederationError::Taken,
-            e => FederationError::Store(e),
-        })?;
+        .map_err(taken)?;
+    // Drops what an earlier lookup found missing.
+    caches
+        .invalidate(Changed::TrustedIssuer {
+            issuer: &row.issuer,
+        })
+        .await;
+    Ok((row, audiences))
+}
+
+/// Replaces the definition of `current` (if it is still at `version`): issuer, keys, audiences,
+/// limits and rules, with its audit event. Takes effect from the next token on.
+pub async fn replace(
+    store: &Store,
+    caches: &Caches,
+    actor: &Actor,
+    tenant: &TenantRow,
+    current: &TrustedIssuerRow,
+    version: i64,
+    new: NewTrustedIssuer,
+) -> Result<(TrustedIssuerRow, Vec<String>), FederationError> {
+    validate(store, tenant, &new).await?;
+    let (row, audiences) = row_of(
+        tenant,
+        current.id.clone(),
+        current.created_at,
+        version + 1,
+        new,
+    );
+    let event = actor.audit(
+        &tenant.id,
+        "trusted_issuer.update",
+        &format!("trusted_issuer:{}", row.id),
+        serde_json::json!({"issuer": row.issuer, "audiences": audiences, "rules": row.rules.len()}),
+    );
+    let (r, a) = (row.clone(), audiences.clone());
+    let replaced = store
+        .transaction(move |c| {
+            if !trusted_issuers::replace(c, &r, version, &a)? {
+                return Ok(false);
+            }
+            audit::insert(c, &event)?;
+            Ok(true)
+        })
+        .await
+        .map_err(taken)?;
+    if !replaced {
+        return Err(FederationError::Stale);
+    }
+    for issuer in [&current.issuer, &row.issuer] {
+        caches.invalidate(Changed::TrustedIssuer { issuer }).await;
+    }
     Ok((row, audiences))
 }
 
 pub async fn delete(
     store: &Store,
+    caches: &Caches,
     actor: &Actor,
     tenant: &TenantRow,
     id: &str,
@@ -225,19 +306,20 @@ pub async fn delete(
     let (t, i) = (tenant.id.clone(), id.to_owned());
     let deleted = store
         .transaction(move |c| {
-            if !trusted_issuers::delete(c, &t, &i)? {
-                return Ok(false);
-            }
+            let Some(row) = trusted_issuers::find(c, &t, &i)? else {
+                return Ok(None);
+            };
+            trusted_issuers::delete(c, &t, &i)?;
             audit::insert(c, &event)?;
-            Ok(true)
+            Ok(Some(row.issuer))
         })
         .await
         .map_err(FederationError::Store)?;
-    if deleted {
-        Ok(())
-    } else {
-        Err(FederationError::NotFound)
-    }
+    let issuer = deleted.ok_or(FederationError::NotFound)?;
+    caches
+        .invalidate(Changed::TrustedIssuer { issuer: &issuer })
+        .await;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -980,7 +980,8 @@ async fn discovery_documents_list_every_endpoint() {
             "refresh_token",
             "urn:portcullis:params:oauth:grant-type:mfa-otp",
             "authorization_code",
-            "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
     );
     let algs = oidc["token_endpoint_auth_signing_alg_values_supported"]

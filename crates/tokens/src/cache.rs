@@ -306,6 +306,11 @@ pub enum Changed<'a> {
         tenant_id: &'a str,
         id: &'a str,
     },
+    /// A trusted external issuer of a tenant added, changed or removed: every routing entry
+    /// of its `iss`.
+    TrustedIssuer {
+        issuer: &'a str,
+    },
     /// A person's grant to an application, taken back.
     Grant {
         tenant_id: &'a str,
@@ -341,8 +346,16 @@ pub struct Caches {
     enrollments: Bounded<(String, String), bool>,
     /// (tenant id, grant id) → does the person's grant (consent) still stand?
     grants: Bounded<(String, String), bool>,
+    /// (external `iss`, `aud`) → the trusted issuer that holds the pair, and its tenant's slug.
+    trusted: Bounded<(String, String), Option<Arc<Trusted>>>,
     /// Keys parsed once per key id and state, reused by every reload of their tenant.
     keys: ParsedKeys,
+}
+
+/// A trusted external issuer (its row, with its rules), and the slug of the tenant trusting it.
+pub struct Trusted {
+    pub row: store::repo::trusted_issuers::TrustedIssuerRow,
+    pub tenant_slug: String,
 }
 
 fn pair(a: &str, b: &str) -> (String, String) {
@@ -368,6 +381,7 @@ impl Caches {
             people: Bounded::new(limits.people, ttl),
             enrollments: Bounded::new(limits.enrollments, ttl),
             grants: Bounded::new(limits.people, ttl),
+            trusted: Bounded::new(limits.tenants, ttl),
             keys: ParsedKeys::new(limits.keys),
         }
     }
@@ -519,6 +533,24 @@ impl Caches {
         self.grants.get_or_load(&key, load).await
     }
 
+    /// The trusted issuer (of any tenant) that holds this `iss` and audience.
+    pub async fn trusted_issuer(
+        &self,
+        iss: &str,
+        audience: &str,
+    ) -> Result<Option<Arc<Trusted>>, StoreError> {
+        let key = pair(iss, audience);
+        let load = async {
+            let (i, a) = key.clone();
+            Ok(self
+                .store
+                .run(move |c| store::repo::trusted_issuers::route(c, &i, &a))
+                .await?
+                .map(|(row, tenant_slug)| Arc::new(Trusted { row, tenant_slug })))
+        };
+        self.trusted.get_or_load(&key, load).await
+    }
+
     /// May the person's tokens be used (the user exists and is not disabled)?
     pub async fn person_active(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError> {
         let key = pair(tenant_id, user_id);
@@ -553,6 +585,10 @@ impl Caches {
             }
             Changed::Person { tenant_id, id } => self.people.forget(&pair(tenant_id, id)).await,
             Changed::Grant { tenant_id, id } => self.grants.forget(&pair(tenant_id, id)).await,
+            Changed::TrustedIssuer { issuer } => {
+                let i = issuer.to_owned();
+                self.trusted.forget_if(move |(iss, _), _| *iss == i);
+            }
             Changed::Enrollment {
                 vendor_id,
                 department_id,

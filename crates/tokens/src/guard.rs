@@ -95,6 +95,10 @@ impl FromRequest for Bearer {
                         // The database could not say: a 503, never a 401 for a token that may be good.
                         mint::Rejection::Store(e) => ApiError::from(e),
                     })?;
+            // RFC 9068 §4: a token exchanged for another resource server is not for these APIs.
+            if claims.aud != tenant.issuer {
+                return Err(invalid_token("the token is for another audience"));
+            }
             check_binding(&tenant, &claims, cert.as_deref())?;
             Ok(Bearer { tenant, claims })
         })

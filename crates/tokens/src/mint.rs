@@ -39,9 +39,35 @@ pub fn client_access_token(
     scope: &str,
     extras: Extras<'_>,
 ) -> Result<(Minted, AccessClaims), OAuthError> {
+    signed(tenant, client, client_claims(tenant, client, scope, extras))
+}
+
+/// Signs `claims` with the key of `client`'s algorithm.
+pub fn signed(
+    tenant: &Tenant,
+    client: &Client,
+    claims: AccessClaims,
+) -> Result<(Minted, AccessClaims), OAuthError> {
+    let token = sign_access(tenant, client.access_token_alg, &claims)?;
+    Ok((
+        Minted {
+            token,
+            expires_in: claims.exp.map_or(0, |exp| exp - claims.iat),
+        },
+        claims,
+    ))
+}
+
+/// The claims of [`client_access_token`].
+pub fn client_claims(
+    tenant: &Tenant,
+    client: &Client,
+    scope: &str,
+    extras: Extras<'_>,
+) -> AccessClaims {
     let now = now_unix();
     let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl());
-    let claims = AccessClaims {
+    AccessClaims {
         iss: tenant.issuer.clone(),
         sub: client.client_id.clone(),
         aud: tenant.issuer.clone(),
@@ -64,16 +90,9 @@ pub fn client_access_token(
         gid: None,
         ext_iss: extras.external.map(|e| e.0.to_owned()),
         ext_sub: extras.external.map(|e| e.1.to_owned()),
+        act: None,
         ver: None,
-    };
-    let token = sign_access(tenant, client.access_token_alg, &claims)?;
-    Ok((
-        Minted {
-            token,
-            expires_in: ttl,
-        },
-        claims,
-    ))
+    }
 }
 
 fn confirmation(thumbprint: &str) -> domain::claims::Confirmation {
@@ -91,12 +110,29 @@ pub fn person_access_token(
     cnf: Option<&str>,
     grant: Option<&str>,
 ) -> Result<(Minted, AccessClaims), OAuthError> {
+    signed(
+        tenant,
+        client,
+        person_claims(tenant, client, person, scope, cnf, grant),
+    )
+}
+
+/// The claims of [`person_access_token`].
+pub fn person_claims(
+    tenant: &Tenant,
+    client: &Client,
+    person: &Person,
+    scope: &str,
+    cnf: Option<&str>,
+    grant: Option<&str>,
+) -> AccessClaims {
     let now = now_unix();
     let ttl = client.access_token_ttl.unwrap_or(tenant.access_token_ttl());
-    let claims = AccessClaims {
+    AccessClaims {
         gid: grant.map(str::to_owned),
         ext_iss: None,
         ext_sub: None,
+        act: None,
         iss: tenant.issuer.clone(),
         sub: person.user_id.clone(),
         aud: tenant.issuer.clone(),
@@ -114,15 +150,7 @@ pub fn person_access_token(
         auth_time: Some(person.auth_time),
         on_behalf_of: None,
         ver: None,
-    };
-    let token = sign_access(tenant, client.access_token_alg, &claims)?;
-    Ok((
-        Minted {
-            token,
-            expires_in: ttl,
-        },
-        claims,
-    ))
+    }
 }
 
 pub fn sign_access(
@@ -250,6 +278,7 @@ pub fn device_token(
         gid: None,
         ext_iss: None,
         ext_sub: None,
+        act: None,
     };
     let token =
         jws::sign(&key.access_header, &claims, &key.signer).map_err(OAuthError::server_error)?;
@@ -283,6 +312,8 @@ pub enum Invalid {
     Enrollment,
     #[error("the person took back what they allowed this application")]
     Grant,
+    #[error("the token's issuer is trusted, but its rules do not accept this token here")]
+    External,
 }
 
 /// Why a token could not be accepted: it is not good ([`Invalid`], a 401 or `active: false`),
@@ -303,16 +334,21 @@ pub async fn validate(
     only_tenant: Option<&str>,
 ) -> Result<(Arc<Tenant>, AccessClaims), Rejection> {
     let jws = Jws::parse(token).map_err(|_| Invalid::Malformed)?;
-    if jws
+    // Ours are all `at+jwt`; anything else may be a person's token from a trusted issuer.
+    let ours = jws
         .header
         .typ
         .as_deref()
-        .is_some_and(|t| !t.eq_ignore_ascii_case("at+jwt"))
-    {
-        return Err(Invalid::Type.into());
-    }
+        .is_none_or(|t| t.eq_ignore_ascii_case("at+jwt"));
     // Routing only: which tenant's keys to check with. Trusted after the signature verifies.
-    let claims: AccessClaims = jws.claims().map_err(|_| Invalid::Malformed)?;
+    let claims: Option<AccessClaims> = if ours { jws.claims().ok() } else { None };
+    let Some(claims) = claims else {
+        return match crate::federation::person_bearer(svc, &jws, only_tenant).await? {
+            Some(found) => Ok(found),
+            None if ours => Err(Invalid::Malformed.into()),
+            None => Err(Invalid::Type.into()),
+        };
+    };
     if only_tenant.is_some_and(|t| t != claims.tenant) {
         return Err(Invalid::Tenant.into());
     }

@@ -2,12 +2,13 @@
 //! the rules that say as whom.
 
 use actix_web::http::header::LOCATION;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use domain::federation::Rule;
-use http::{ApiError, BodyProblems, CommonProblems, Problem, Valid};
+use http::{if_match, versioned, ApiError, BodyProblems, CommonProblems, Problem, Valid};
 use serde::Serialize;
 use store::repo::trusted_issuers::{self, TrustedIssuerRow};
 use store::Store;
+use tokens::cache::Caches;
 use utoipa::ToSchema;
 
 use super::managed_tenant;
@@ -51,6 +52,7 @@ impl From<FederationError> for ApiError {
             FederationError::Invalid { field, message } => ApiError::invalid(field, message),
             FederationError::Taken => ApiError::Conflict(e.to_string()),
             FederationError::NotFound => ApiError::NotFound("trusted issuer".into()),
+            FederationError::Stale => ApiError::PreconditionFailed,
             FederationError::Store(s) => s.into(),
         }
     }
@@ -79,15 +81,98 @@ pub async fn create(
     id: web::Path<String>,
     body: Valid<NewTrustedIssuer>,
     store: web::Data<Store>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &id).await?;
-    let (row, audiences) = crate::federation::create(&store, &actor, &tenant, body.0).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            LOCATION,
-            format!("/admin/v1/tenants/{}/trusted-issuers/{}", tenant.id, row.id),
-        ))
-        .json(view(row, audiences)))
+    let (row, audiences) =
+        crate::federation::create(&store, &caches, &actor, &tenant, body.0).await?;
+    let location = format!("/admin/v1/tenants/{}/trusted-issuers/{}", tenant.id, row.id);
+    let mut created = HttpResponse::Created();
+    created.insert_header((LOCATION, location));
+    Ok(versioned(created, row.version, &view(row, audiences)))
+}
+
+/// The trusted issuer of the tenant, and its audiences; 404 when there is none.
+async fn found(
+    store: &Store,
+    tenant_id: &str,
+    id: &str,
+) -> Result<(TrustedIssuerRow, Vec<String>), ApiError> {
+    let (t, i) = (tenant_id.to_owned(), id.to_owned());
+    store
+        .run(move |c| {
+            let Some(row) = trusted_issuers::find(c, &t, &i)? else {
+                return Ok(None);
+            };
+            let audiences = trusted_issuers::audiences_of(c, &row.id)?;
+            Ok(Some((row, audiences)))
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound("trusted issuer".into()))
+}
+
+/// Get a trusted issuer.
+///
+/// With its `ETag`, for a later PUT.
+#[utoipa::path(
+    get, path = "/admin/v1/tenants/{id}/trusted-issuers/{tid}", tag = "Admin: trusted issuers",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("tid" = String, Path, description = "Trusted issuer id")),
+    responses((status = 200, description = "The trusted issuer", body = TrustedIssuer, headers(("ETag" = String))), CommonProblems),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = managed_tenant(&store, &actor, &path.0).await?;
+    let (row, audiences) = found(&store, &tenant.id, &path.1).await?;
+    Ok(versioned(
+        HttpResponse::Ok(),
+        row.version,
+        &view(row, audiences),
+    ))
+}
+
+/// Replace a trusted issuer's definition (send `If-Match`).
+///
+/// The whole definition, as at creation: issuer, keys, audiences, limits and rules. Send the
+/// `ETag` of your last read as `If-Match`: 428 without it, 412 if it changed since. Tokens are
+/// judged by the new definition from the next request on (on other replicas within the cache
+/// bound).
+#[utoipa::path(
+    put, path = "/admin/v1/tenants/{id}/trusted-issuers/{tid}", tag = "Admin: trusted issuers",
+    params(("id" = String, Path, description = "Tenant id or slug"), ("tid" = String, Path, description = "Trusted issuer id"), ("If-Match" = String, Header, description = "The ETag as last read")),
+    request_body = NewTrustedIssuer,
+    responses(
+        (status = 200, description = "Replaced", body = TrustedIssuer, headers(("ETag" = String))),
+        CommonProblems,
+        BodyProblems,
+        (status = 409, description = "Another trusted issuer holds this issuer and audience", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since your read", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn replace(
+    actor: Actor,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: Valid<NewTrustedIssuer>,
+    store: web::Data<Store>,
+    caches: web::Data<Caches>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = managed_tenant(&store, &actor, &path.0).await?;
+    let version = if_match(&req)?;
+    let (current, _) = found(&store, &tenant.id, &path.1).await?;
+    let (row, audiences) =
+        crate::federation::replace(&store, &caches, &actor, &tenant, &current, version, body.0)
+            .await?;
+    Ok(versioned(
+        HttpResponse::Ok(),
+        row.version,
+        &view(row, audiences),
+    ))
 }
 
 /// List the trusted issuers.
@@ -134,8 +219,9 @@ pub async fn delete(
     actor: Actor,
     path: web::Path<(String, String)>,
     store: web::Data<Store>,
+    caches: web::Data<Caches>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = managed_tenant(&store, &actor, &path.0).await?;
-    crate::federation::delete(&store, &actor, &tenant, &path.1).await?;
+    crate::federation::delete(&store, &caches, &actor, &tenant, &path.1).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -75,6 +75,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/tenants/{id}/trusted-issuers/{tid}")
+                    .route(web::get().to(federation::get))
+                    .route(web::put().to(federation::replace))
                     .route(web::delete().to(federation::delete)),
             )
             .service(
@@ -151,7 +153,7 @@ pub(crate) async fn managed_tenant(
         clients::create, clients::list, clients::get, clients::update, clients::delete,
         clients::rotate_secret, clients::delete_secret, clients::create_key,
         trust_anchors::create, trust_anchors::list, trust_anchors::delete,
-        federation::create, federation::list, federation::delete,
+        federation::create, federation::list, federation::get, federation::replace, federation::delete,
         users::create, users::list, users::get, users::update,
         organizations::create, organizations::list, organizations::get, organizations::update, organizations::delete,
         devices::create, devices::list, devices::get, devices::update, devices::delete, devices::token, devices::certificate,

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 HTTP endpoints of each tenant.
 
 pub mod discovery;
+mod exchange;
 pub mod introspect;
 pub mod token;
 pub mod whoami;

@@ -11,7 +11,7 @@ use domain::model::{ClientKind, GrantType};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{no_store_json, tenant_of};
+use super::{exchange, no_store_json, tenant_of};
 use crate::cache::{Client, Device, Tenant};
 use crate::client_auth::authenticate;
 use crate::form::{printable, Form};
@@ -73,6 +73,22 @@ pub struct TokenRequest {
     /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523): a trusted external issuer's
     /// JWT, matched against the tenant's rules; no client authentication is needed.
     assertion: Option<String>,
+    /// Token exchange (RFC 8693): this tenant's access token, or a trusted issuer's JWT.
+    subject_token: Option<String>,
+    /// `urn:ietf:params:oauth:token-type:access_token`, `…:jwt` or `…:id_token`.
+    subject_token_type: Option<String>,
+    /// Token exchange: the requesting client's own token (its access token here, or a trusted
+    /// issuer's JWT under a rule for it); the new token names it in `act`.
+    actor_token: Option<String>,
+    /// Required with `actor_token`.
+    actor_token_type: Option<String>,
+    /// Token exchange: the client id of the resource server (a client of the tenant) the token
+    /// is for; its `aud`. Default: the tenant's issuer.
+    audience: Option<String>,
+    /// Token exchange: the same as `audience` (RFC 8707 name).
+    resource: Option<String>,
+    /// Token exchange: `urn:ietf:params:oauth:token-type:access_token` (the only one issued).
+    requested_token_type: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -95,6 +111,9 @@ pub struct TokenResponse {
     /// When `openid` was granted: who, for whom, until when, and the granted `policies`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// Token exchange (RFC 8693 §2.2.1): `urn:ietf:params:oauth:token-type:access_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// Issue an access token.
@@ -159,9 +178,13 @@ pub async fn token(
             format!("grant_type `{}` is not supported", printable(grant)),
         )
     })?;
-    if grant_type == GrantType::JwtBearer {
-        // The external token is the credential; no client authentication is needed.
-        let issued = jwt_bearer(&svc, &tenant, &req, &form).await;
+    if matches!(grant_type, GrantType::JwtBearer | GrantType::TokenExchange) {
+        // A token is the credential: the client authenticates only if it names itself.
+        let issued = if grant_type == GrantType::JwtBearer {
+            exchange::jwt_bearer(&svc, &tenant, &req, &form).await
+        } else {
+            exchange::token_exchange(&svc, &tenant, &req, &form).await
+        };
         if issued.is_ok() {
             METRICS.record_token(grant_type);
         }
@@ -187,7 +210,9 @@ pub async fn token(
         device: device.as_deref(),
     };
     let issued = match grant_type {
-        GrantType::JwtBearer => Err(OAuthError::server_error("jwt-bearer is answered above")),
+        GrantType::JwtBearer | GrantType::TokenExchange => {
+            Err(OAuthError::server_error("answered above"))
+        }
         GrantType::AuthorizationCode => {
             authorization_code(&svc, &tenant, client, &form, bound).await
         }
@@ -452,101 +477,6 @@ async fn refresh_token(
     respond(tenant, client, access, claims, scope, Some(next))
 }
 
-/// RFC 7523 §2.1: a trusted external issuer's JWT (`assertion`) for a Portcullis access token
-/// — of the rule's client (`sub` = the client, the external identity in `ext_iss`/`ext_sub`),
-/// or of the person a user rule finds (their token through the tenant's `portal`, with the
-/// external token's `amr` and `auth_time`). A client that does authenticate must be the rule's.
-async fn jwt_bearer(
-    svc: &TokenService,
-    tenant: &Tenant,
-    req: &HttpRequest,
-    form: &Form,
-) -> Result<HttpResponse, OAuthError> {
-    use domain::federation::Target;
-    let assertion = form.require("assertion")?;
-    let accepted = match crate::federation::verify(svc, tenant, assertion).await {
-        Ok(a) => a,
-        Err(crate::federation::ExternalRefused::Store(e)) => return Err(e.into()),
-        Err(why) => {
-            tracing::info!(tenant = %tenant.slug, reason = %why, "external token refused");
-            return Err(OAuthError::invalid_grant("the assertion is not accepted"));
-        }
-    };
-    let named_client =
-        form.get("client_id").is_some() || req.headers().contains_key("authorization");
-    match &accepted.rule.target {
-        Target::Client { client_id } => {
-            if named_client {
-                let verified = authenticate(svc, tenant, req, form).await?;
-                if verified.client().client_id != *client_id {
-                    return Err(OAuthError::invalid_grant(
-                        "the assertion is for another client",
-                    ));
-                }
-            }
-            let client = svc
-                .caches
-                .client(&tenant.id, client_id)
-                .await?
-                .filter(|c| !c.disabled)
-                .ok_or_else(|| {
-                    OAuthError::invalid_grant("the rule's client is disabled or gone")
-                })?;
-            let scope = resolve_scope(&client, form.get("scope"))?;
-            let extras = Extras {
-                on_behalf_of: None,
-                device: None,
-                cnf: None,
-                external: Some((accepted.iss(), accepted.sub())),
-            };
-            let (access, claims) = mint::client_access_token(tenant, &client, &scope, extras)?;
-            respond(tenant, &client, access, claims, scope, None)
-        }
-        Target::User { by_claim } => {
-            let value = accepted
-                .claims
-                .get(by_claim.as_str())
-                .and_then(|v| v.as_str());
-            let Some(email) = value.and_then(|v| domain::email::normalize(v).ok()) else {
-                return Err(OAuthError::invalid_grant(
-                    "the assertion does not name a person",
-                ));
-            };
-            let tid = tenant.id.clone();
-            let user = svc
-                .store
-                .run(move |c| store::repo::users::find_by_email(c, &tid, &email))
-                .await?
-                .ok_or_else(|| OAuthError::invalid_grant("no such person in this tenant"))?;
-            let mut person = accounts(svc)?
-                .current(&tenant.account_ref(), &user.id)
-                .await?
-                .ok_or_else(|| OAuthError::invalid_grant("the account is disabled"))?;
-            person.amr = accepted.claims["amr"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_else(|| vec!["ext".to_owned()]);
-            person.auth_time = accepted.claims["auth_time"]
-                .as_i64()
-                .or_else(|| accepted.claims["iat"].as_i64())
-                .unwrap_or_default();
-            let portal = svc
-                .caches
-                .client(&tenant.id, "portal")
-                .await?
-                .ok_or_else(|| OAuthError::server_error("the tenant has no portal client"))?;
-            let scope = resolve_scope(&portal, form.get("scope"))?;
-            let (access, claims) =
-                mint::person_access_token(tenant, &portal, &person, &scope, None, None)?;
-            respond(tenant, &portal, access, claims, scope, None)
-        }
-    }
-}
-
 /// The person a grant's refresh token speaks for, if they and the grant still stand.
 async fn grant_person(
     svc: &TokenService,
@@ -665,6 +595,7 @@ async fn authorization_code(
         scope,
         refresh_token,
         id_token,
+        issued_token_type: None,
     }))
 }
 
@@ -685,7 +616,7 @@ async fn person_tokens(
     respond(tenant, client, access, claims, scope, refresh_token)
 }
 
-fn respond(
+pub(super) fn respond(
     tenant: &Tenant,
     client: &Client,
     access: mint::Minted,
@@ -705,6 +636,7 @@ fn respond(
         scope,
         refresh_token,
         id_token,
+        issued_token_type: None,
     }))
 }
 
