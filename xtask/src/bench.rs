@@ -27,6 +27,18 @@ struct Scenario {
     path: String,
     script: String,
     openssl: Option<(&'static str, f64)>,
+    /// Sends a fresh signed assertion per request: how each is signed, and the form around it.
+    fresh: Option<Fresh>,
+}
+
+/// Assertions signed ahead of a run, each with its own `jti`; how many is decided from the
+/// warm-up's rate, so the run cannot run out (a replay would be refused in microseconds and
+/// inflate the rate).
+struct Fresh {
+    /// The claims of the assertion with this `jti`, `exp` included.
+    claims: Box<dyn Fn(&str) -> String + Sync>,
+    /// The form, up to the assertion.
+    body: &'static str,
 }
 
 struct Outcome {
@@ -110,16 +122,26 @@ pub fn run_bench(args: &[String]) -> Result {
     let ready = started.elapsed();
 
     let token_path = "/t/system/oauth2/token";
-    // Enough fresh assertions for the fastest rate seen here (~24,000/s on 2 cores) with room:
-    // once they run out, wrk repeats one and every replay is (rightly) an error.
-    let assertions = (seconds as usize + 3) * 32_000;
-    println!("signing {assertions} RS256 client assertions ahead of the run ...");
-    let file = dir.0.join("assertions.txt");
-    write_assertions(&rsa_key, &format!("{base}{token_path}"), assertions, &file)?;
+    let token_url = format!("{base}{token_path}");
+    let jwks_port = serve_jwks(serde_json::json!({ "keys": [rsa_jwk] }).to_string())?;
+    let external_iss = format!("http://127.0.0.1:{jwks_port}");
+    federation_setup(&base, &external_iss)?;
+    // iat and exp when signed: assertions are signed just before their run.
+    let external_token = move |sub: &str, jti: &str| {
+        let now = unix_now();
+        format!(
+            r#"{{"iss":"{external_iss}","sub":"{sub}","aud":"bench","iat":{now},"exp":{},"jti":"{jti}"}}"#,
+            now + 290
+        )
+    };
+    let reused = sign_rs256(
+        &rsa_key,
+        &external_token("system:serviceaccount:bench:reused", "reused"),
+    )?;
 
     let introspected = fetch_token(&base, "bench-rs256", &secrets["bench-rs256"])?;
     let basic = |id: &str, secret: &str| STANDARD.encode(format!("{id}:{secret}"));
-    let scenarios = vec![
+    let scenarios = [
         Scenario {
             name: "client_credentials, secret_basic, RS256",
             path: token_path.into(),
@@ -128,6 +150,7 @@ pub fn run_bench(args: &[String]) -> Result {
                 &basic("bench-rs256", &secrets["bench-rs256"]),
             ),
             openssl: Some(("rsa2048", openssl_speed("rsa2048", "rsa 2048 bits")?)),
+            fresh: None,
         },
         Scenario {
             name: "client_credentials, secret_basic, ES256",
@@ -137,12 +160,42 @@ pub fn run_bench(args: &[String]) -> Result {
                 &basic("bench-es256", &secrets["bench-es256"]),
             ),
             openssl: Some(("ecdsap256", openssl_speed("ecdsap256", "ecdsa (nistp256)")?)),
+            fresh: None,
         },
         Scenario {
             name: "private_key_jwt (RS256 assertion, fresh jti), ES256",
             path: token_path.into(),
-            script: assertion_post(&file),
+            script: String::new(),
             openssl: None,
+            fresh: Some(Fresh {
+                claims: Box::new(move |jti| {
+                    let now = unix_now();
+                    format!(
+                        r#"{{"iss":"bench-jwt","sub":"bench-jwt","aud":"{token_url}","iat":{now},"exp":{},"jti":"{jti}"}}"#,
+                        now + 290
+                    )
+                }),
+                body: "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=",
+            }),
+        },
+        Scenario {
+            name: "JWT bearer, external RS256 token, single use, ES256",
+            path: "/t/bench-fed/oauth2/token".into(),
+            script: String::new(),
+            openssl: None,
+            fresh: Some(Fresh {
+                claims: Box::new(move |jti| external_token("system:serviceaccount:bench:w", jti)),
+                body: "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=",
+            }),
+        },
+        Scenario {
+            name: "JWT bearer, external RS256 token reused, ES256",
+            path: "/t/bench-fed/oauth2/token".into(),
+            script: static_form(&format!(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={reused}"
+            )),
+            openssl: None,
+            fresh: None,
         },
         Scenario {
             name: "introspection of an RS256 access token",
@@ -152,6 +205,7 @@ pub fn run_bench(args: &[String]) -> Result {
                 &basic("admin", ADMIN_SECRET),
             ),
             openssl: None,
+            fresh: None,
         },
     ];
 
@@ -167,23 +221,55 @@ pub fn run_bench(args: &[String]) -> Result {
         "{:<55} {:>10} {:>9} {:>9} {:>7}   openssl sign/s (2 procs)",
         "scenario", "req/s", "p50", "p99", "errors"
     );
-    for s in &scenarios {
+    for (n, s) in scenarios.iter().enumerate() {
         let script_path = dir.0.join("scenario.lua");
-        std::fs::write(&script_path, &s.script).map_err(|e| e.to_string())?;
-        // A short warm-up fills caches and connection pools (taking assertions from the end
-        // of the file, so the measured run still sends only fresh ones).
-        let _ = wrk(&base, &s.path, &script_path, 2, "warmup");
-        let o = wrk(&base, &s.path, &script_path, seconds, "run")?;
+        let file = dir.0.join("assertions.txt");
+        // A short warm-up fills caches and connection pools.
+        let o = match &s.fresh {
+            None => {
+                std::fs::write(&script_path, &s.script).map_err(|e| e.to_string())?;
+                let _ = wrk(&base, &s.path, &script_path, 2, "warmup");
+                wrk(&base, &s.path, &script_path, seconds, "run")?
+            }
+            Some(fresh) => {
+                std::fs::write(&script_path, assertion_post(&file, fresh.body))
+                    .map_err(|e| e.to_string())?;
+                sign_assertions(
+                    &rsa_key,
+                    WARMUP_ASSERTIONS,
+                    &file,
+                    &format!("w{n}"),
+                    &*fresh.claims,
+                )?;
+                let warm = wrk(&base, &s.path, &script_path, 2, "warmup")?;
+                // Half as many again as the warm-up's pace of accepted requests needs; twice
+                // that if the warm-up ran out, since its true pace is then unknown.
+                let accepted = warm.requests.saturating_sub(warm.errors) as usize;
+                let spare = if warm.errors > 0 { 2 } else { 1 };
+                let needed = accepted * spare * seconds as usize * 3 / 4 + 1000;
+                println!("{}: signing {needed} fresh assertions ...", s.name);
+                sign_assertions(&rsa_key, needed, &file, &format!("r{n}"), &*fresh.claims)?;
+                wrk(&base, &s.path, &script_path, seconds, "run")?
+            }
+        };
         let ratio = s
             .openssl
             .map(|(alg, rate)| format!("{alg} {rate:.0}  → {:.0} %", 100.0 * o.rps / rate))
             .unwrap_or_default();
-        let _ = writeln!(
-            report,
-            "{:<55} {:>10.0} {:>9} {:>9} {:>7}   {ratio}",
-            s.name, o.rps, o.p50, o.p99, o.errors
-        );
-        let _ = o.requests;
+        if o.errors > 0 {
+            // A rate that counts refusals measures nothing.
+            let _ = writeln!(
+                report,
+                "{:<55} INVALID: {} of {} requests failed",
+                s.name, o.errors, o.requests
+            );
+        } else {
+            let _ = writeln!(
+                report,
+                "{:<55} {:>10.0} {:>9} {:>9} {:>7}   {ratio}",
+                s.name, o.rps, o.p50, o.p99, o.errors
+            );
+        }
     }
     let _ = writeln!(
         report,
@@ -303,46 +389,124 @@ fn rsa_client_key() -> Result<(serde_json::Value, PKey<openssl::pkey::Private>)>
     Ok((jwk, PKey::from_rsa(rsa).map_err(|e| e.to_string())?))
 }
 
-/// One assertion per line, each with its own jti, signed on both cores.
-fn write_assertions(
-    key: &PKey<openssl::pkey::Private>,
-    aud: &str,
-    n: usize,
-    file: &Path,
-) -> Result {
-    let header = B64.encode(r#"{"alg":"RS256","kid":"bench","typ":"JWT"}"#);
-    let now = std::time::SystemTime::now()
+/// Assertions signed for a warm-up (2 s); its pace sizes the run's.
+const WARMUP_ASSERTIONS: usize = 20_000;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// A compact JWS (RS256, kid `bench`) of `claims`.
+fn sign_rs256(key: &PKey<openssl::pkey::Private>, claims: &str) -> Result<String> {
+    let header = B64.encode(r#"{"alg":"RS256","kid":"bench","typ":"JWT"}"#);
+    let input = format!("{header}.{}", B64.encode(claims));
+    let sig = Signer::new(MessageDigest::sha256(), key)
+        .and_then(|mut s| s.sign_oneshot_to_vec(input.as_bytes()))
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{input}.{}", B64.encode(sig)))
+}
+
+/// `n` assertions, one per line, each with its own jti (`{prefix}-{i}`), signed on both cores.
+fn sign_assertions(
+    key: &PKey<openssl::pkey::Private>,
+    n: usize,
+    file: &Path,
+    prefix: &str,
+    claims: &(dyn Fn(&str) -> String + Sync),
+) -> Result {
     let threads = 2;
-    let chunks: Vec<String> = std::thread::scope(|s| {
+    let chunks: Vec<Result<String>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let header = &header;
                 s.spawn(move || {
                     let mut out = String::new();
                     for i in (t..n).step_by(threads) {
-                        let claims = format!(
-                            r#"{{"iss":"bench-jwt","sub":"bench-jwt","aud":"{aud}","iat":{now},"exp":{},"jti":"bench-{i}"}}"#,
-                            now + 290
-                        );
-                        let input = format!("{header}.{}", B64.encode(claims));
-                        let sig = Signer::new(MessageDigest::sha256(), key)
-                            .and_then(|mut s| s.sign_oneshot_to_vec(input.as_bytes()))
-                            .unwrap_or_default();
-                        let _ = writeln!(out, "{input}.{}", B64.encode(sig));
+                        let jws = sign_rs256(key, &claims(&format!("{prefix}-{i}")))?;
+                        let _ = writeln!(out, "{jws}");
                     }
-                    out
+                    Ok(out)
                 })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_default())
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a signing thread panicked".into()))
+            })
             .collect()
     });
-    std::fs::write(file, chunks.concat()).map_err(|e| e.to_string())
+    let text: String = chunks.into_iter().collect::<Result<Vec<_>>>()?.concat();
+    std::fs::write(file, text).map_err(|e| e.to_string())
+}
+
+/// Serves `jwks` at any path on a loopback port (the external issuer's keys).
+fn serve_jwks(jwks: String) -> Result<u16> {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{jwks}",
+                jwks.len()
+            );
+        }
+    });
+    Ok(port)
+}
+
+/// A sandbox tenant `bench-fed` with a client `workload` and a trusted issuer (`iss`) whose
+/// tokens for `bench` are the workload's: single use, except the subject `…:reused`.
+fn federation_setup(base: &str, iss: &str) -> Result {
+    let admin = fetch_token(base, "admin", ADMIN_SECRET)?;
+    let post = |path: &str, body: serde_json::Value| -> Result {
+        output(Command::new("curl").args([
+            "-sSf",
+            "-H",
+            &format!("Authorization: Bearer {admin}"),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body.to_string(),
+            &format!("{base}{path}"),
+        ]))
+        .map(|_| ())
+    };
+    post(
+        "/admin/v1/tenants",
+        serde_json::json!({"slug": "bench-fed", "name": "Bench federation", "environment": "sandbox"}),
+    )?;
+    post(
+        "/admin/v1/tenants/bench-fed/clients",
+        serde_json::json!({"name": "Workload", "client_id": "workload", "auth_method": "client_secret_basic",
+                           "grant_types": ["client_credentials"], "scopes": ["read"], "access_token_alg": "ES256"}),
+    )?;
+    let target = serde_json::json!({"client": {"client_id": "workload"}});
+    post(
+        "/admin/v1/tenants/bench-fed/trusted-issuers",
+        serde_json::json!({"issuer": iss, "jwks_uri": format!("{iss}/jwks"), "audiences": ["bench"],
+        "max_lifetime": 900, "algorithms": ["RS256"],
+        "rules": [
+            {"name": "reused", "when": [{"claim": "sub", "value": "*:reused"}], "target": target},
+            {"name": "single use", "when": [{"claim": "sub", "value": "system:serviceaccount:*"}],
+             "target": target, "single_use": true}
+        ]}),
+    )
+}
+
+/// A form without client authentication.
+fn static_form(body: &str) -> String {
+    format!(
+        "wrk.method = \"POST\"\nwrk.body = \"{body}\"\nwrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n"
+    )
 }
 
 fn static_post(body: &str, basic: &str) -> String {
@@ -352,7 +516,7 @@ fn static_post(body: &str, basic: &str) -> String {
 }
 
 /// Each wrk thread takes every other line of the file, so no assertion is sent twice.
-fn assertion_post(file: &Path) -> String {
+fn assertion_post(file: &Path, body: &str) -> String {
     format!(
         r#"local counter = 0
 local threads = {{}}
@@ -377,10 +541,11 @@ function request()
   if warmup then a = lines[#lines - i] else a = lines[i] end
   a = a or lines[1]
   return wrk.format("POST", nil, {{["Content-Type"] = "application/x-www-form-urlencoded"}},
-    "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=" .. a)
+    "{}" .. a)
 end
 "#,
-        file.display()
+        file.display(),
+        body
     )
 }
 
