@@ -37,6 +37,8 @@ pub struct AppState {
     pub edge: Edge,
     /// Mail to people (codes, invitations).
     pub mailer: Arc<Mailer>,
+    /// Whether other replicas' changes are pushed here (PostgreSQL), for `/readyz`.
+    pub changes: ops::ChangeFeed,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             public_url,
             mailer,
             PasswordGate::per_core(),
+            CacheLimits::default(),
         )
     }
 
@@ -56,6 +59,7 @@ impl AppState {
         public_url: String,
         mailer: Mailer,
         gate: PasswordGate,
+        cache: CacheLimits,
     ) -> Self {
         let master_key = Arc::new(master_key);
         let password_gate = web::Data::new(gate);
@@ -68,13 +72,8 @@ impl AppState {
             password_gate.clone().into_inner(),
         );
         let tokens = web::Data::new(
-            TokenService::new(
-                store.clone(),
-                master_key.clone(),
-                public_url.clone(),
-                CacheLimits::default(),
-            )
-            .with_accounts(Arc::new(people)),
+            TokenService::new(store.clone(), master_key.clone(), public_url.clone(), cache)
+                .with_accounts(Arc::new(people)),
         );
         AppState {
             store,
@@ -89,7 +88,27 @@ impl AppState {
                 classify: crate::routes::classify,
                 ..Edge::default()
             },
+            changes: ops::ChangeFeed::default(),
         }
+    }
+
+    /// On PostgreSQL, listens for other replicas' changes and applies them to this one's caches
+    /// (call inside the actix runtime). SQLite: nothing to listen to.
+    pub fn listen_for_changes(&mut self) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let Some(health) = self.store.listen(move |event| {
+            // Only fails once the applier is gone, that is at shutdown.
+            let _ = tx.send(event);
+        }) else {
+            return;
+        };
+        let tokens = self.tokens.clone();
+        actix_web::rt::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                tokens.apply_change(&event).await;
+            }
+        });
+        self.changes = ops::ChangeFeed(Some(health));
     }
 
     /// Mutual TLS settings: the listener's URL (for discovery) and the trusted proxies.
@@ -126,6 +145,7 @@ pub fn build(
         .app_data(state.password_gate.clone())
         .app_data(web::Data::from(state.mailer.clone()))
         .app_data(web::Data::new(state.edge))
+        .app_data(web::Data::new(state.changes.clone()))
         .app_data(json)
         .app_data(form)
         .app_data(payload)

@@ -31,7 +31,7 @@ pub enum ConfigError {
 }
 
 /// Raw settings as written by the operator; see [`Config`] for their meaning.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Raw {
     env: Option<String>,
     bind: Option<String>,
@@ -57,6 +57,12 @@ struct Raw {
     request_timeout: Option<u64>,
     max_connections: Option<usize>,
     password_hash_concurrency: Option<usize>,
+    cache_ttl: Option<u64>,
+    cache_pushed_ttl: Option<u64>,
+    cache_tenants: Option<u64>,
+    cache_clients: Option<u64>,
+    cache_devices: Option<u64>,
+    cache_people: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +95,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub workers: Option<usize>,
     pub limits: Limits,
+    /// Entries and lifetimes of the caches in front of the database.
+    pub cache: tokens::cache::CacheLimits,
 }
 
 /// What one client (or a crowd of them) may take of the server.
@@ -180,6 +188,7 @@ impl Config {
     }
 
     fn from_raw(raw: Raw) -> Result<Config, ConfigError> {
+        let cache = cache_limits(&raw)?;
         let mode = match raw.env.as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("dev") | Some("development") => RunMode::Development,
             Some("prod") | Some("production") => RunMode::Production,
@@ -310,8 +319,27 @@ impl Config {
                 )?
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             },
+            cache,
         })
     }
+}
+
+/// `PORTCULLIS_CACHE_*`: lifetimes in seconds, sizes in entries; the defaults of
+/// [`tokens::cache::CacheLimits`] otherwise.
+fn cache_limits(raw: &Raw) -> Result<tokens::cache::CacheLimits, ConfigError> {
+    let d = tokens::cache::CacheLimits::default();
+    let secs = |v: Option<u64>, name: &str, default: std::time::Duration| {
+        Ok::<_, ConfigError>(positive(v, name)?.map_or(default, std::time::Duration::from_secs))
+    };
+    Ok(tokens::cache::CacheLimits {
+        ttl: secs(raw.cache_ttl, "CACHE_TTL", d.ttl)?,
+        pushed_ttl: secs(raw.cache_pushed_ttl, "CACHE_PUSHED_TTL", d.pushed_ttl)?,
+        tenants: positive(raw.cache_tenants, "CACHE_TENANTS")?.unwrap_or(d.tenants),
+        clients: positive(raw.cache_clients, "CACHE_CLIENTS")?.unwrap_or(d.clients),
+        devices: positive(raw.cache_devices, "CACHE_DEVICES")?.unwrap_or(d.devices),
+        people: positive(raw.cache_people, "CACHE_PEOPLE")?.unwrap_or(d.people),
+        ..d
+    })
 }
 
 /// A setting that must be at least 1 when given.

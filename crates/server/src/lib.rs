@@ -92,8 +92,16 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         limits.password_hash_concurrency,
         Duration::from_secs(1),
     );
-    let mut state = AppState::with_gate(store, master_key, config.public_url.clone(), mailer, gate)
-        .with_mtls(&config);
+    let mut state = AppState::with_gate(
+        store,
+        master_key,
+        config.public_url.clone(),
+        mailer,
+        gate,
+        config.cache,
+    )
+    .with_mtls(&config);
+    state.listen_for_changes();
     state.edge.body_timeout = limits.request_timeout;
     let factory_state = state.clone();
     let (soft_cap, hard_cap) = connection_caps(limits.max_connections);

@@ -7,11 +7,31 @@ use store::Store;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!({"status": "ok"}))]
+#[schema(example = json!({"status": "ok", "changes": "pushed"}))]
 pub struct Health {
     /// `ok` when the check passed.
     #[schema(example = "ok")]
     pub status: &'static str,
+    /// `/readyz` only: how other replicas' changes reach this one's caches — `pushed`
+    /// (PostgreSQL, the listener is up: within a second), `not pushed` (PostgreSQL, the
+    /// listener is reconnecting: within the cache lifetime, 5 s by default), or `local` (SQLite,
+    /// one process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<&'static str>,
+}
+
+/// The change listener's health, when there is one (PostgreSQL).
+#[derive(Clone, Default)]
+pub struct ChangeFeed(pub Option<std::sync::Arc<store::changes::ListenerHealth>>);
+
+impl ChangeFeed {
+    fn describe(&self) -> &'static str {
+        match &self.0 {
+            None => "local",
+            Some(h) if h.is_up() => "pushed",
+            Some(_) => "not pushed",
+        }
+    }
 }
 
 /// Liveness: the process is up and serving HTTP.
@@ -23,12 +43,17 @@ pub struct Health {
 )]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok" })
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        changes: None,
+    })
 }
 
 /// Readiness: the database answers. Load balancers should route traffic only while this is 200.
 ///
 /// Runs one query against the database; 503 with a problem document while it does not answer.
+/// The body says how other replicas' changes reach this one (`changes`): a replica whose
+/// listener is reconnecting stays ready, its caches falling back to their short lifetime.
 /// No token needed.
 #[utoipa::path(
     tag = "Operations",
@@ -39,12 +64,18 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 #[get("/readyz")]
-pub async fn readyz(store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+pub async fn readyz(
+    store: web::Data<Store>,
+    changes: web::Data<ChangeFeed>,
+) -> Result<HttpResponse, ApiError> {
     store
         .ping()
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    Ok(HttpResponse::Ok().json(Health { status: "ok" }))
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ok",
+        changes: Some(changes.describe()),
+    }))
 }
 
 /// Prometheus metrics of this process.

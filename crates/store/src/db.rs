@@ -169,7 +169,7 @@ impl Pooled {
 /// kernel's retransmission timeout, about 15 minutes. A replica must instead report the database
 /// unavailable within seconds: connecting gives up after 3 s, and unacknowledged data after 10 s
 /// (`tcp_user_timeout`). Parameters the URL sets itself win.
-fn with_connect_timeout(url: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn with_connect_timeout(url: &str) -> std::borrow::Cow<'_, str> {
     let mut out = std::borrow::Cow::Borrowed(url);
     for (name, value) in [("connect_timeout", "3"), ("tcp_user_timeout", "10000")] {
         if !out.contains(&format!("{name}=")) {
@@ -259,6 +259,7 @@ pub struct Store {
     /// SQLite allows one writer; taking this before a write transaction makes writers queue
     /// here instead of failing with SQLITE_BUSY when a deferred transaction upgrades.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    url: DatabaseUrl,
 }
 
 impl Store {
@@ -284,11 +285,24 @@ impl Store {
             epoch,
             backend,
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            url: url.clone(),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// On PostgreSQL, starts listening for the change notices of every replica's writes
+    /// ([`crate::changes`]); `None` on SQLite, where this process is the only writer.
+    pub fn listen(
+        &self,
+        on: impl Fn(crate::changes::Event) + Send + 'static,
+    ) -> Option<Arc<crate::changes::ListenerHealth>> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => Some(crate::changes::listen(url, on)),
+            DatabaseUrl::Sqlite(_) => None,
+        }
     }
 
     /// Runs blocking database work on the blocking thread pool.

@@ -3,6 +3,7 @@
 //!
 //! Everything here is blocking diesel code; [`Store::run`] moves it off the async workers.
 
+pub mod changes;
 mod db;
 mod error;
 pub mod repo;

@@ -10,6 +10,7 @@
 
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use domain::accounts::TenantRef;
 use domain::client_metadata::ClientMetadata;
 use domain::model::Environment;
 use domain::secrets::MasterKey;
+use store::changes::{Event, Notice};
 use store::repo::clients::{self, ClientRow};
 use store::repo::signing_keys;
 use store::repo::tenants::{self, TenantRow};
@@ -29,10 +31,19 @@ use crate::mtls::{Anchors, ClientCert, SanKind};
 /// Default upper bound on how stale a cached entry may be (documented in the README).
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// Default lifetime of an entry loaded while changes are pushed (PostgreSQL, listener up):
+/// pushed notices drop it as soon as it changes, so it may live long; the lifetime only bounds
+/// what a lost notice could cost.
+pub const PUSHED_TTL: Duration = Duration::from_secs(300);
+
 /// Sizes and staleness of the caches.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheLimits {
+    /// The lifetime of an entry when changes are not pushed: SQLite's other processes (none
+    /// in normal use), or PostgreSQL while the listener is down.
     pub ttl: Duration,
+    /// The lifetime of an entry loaded while changes are pushed.
+    pub pushed_ttl: Duration,
     pub tenants: u64,
     pub clients: u64,
     pub devices: u64,
@@ -46,6 +57,7 @@ impl Default for CacheLimits {
     fn default() -> Self {
         CacheLimits {
             ttl: CACHE_TTL,
+            pushed_ttl: PUSHED_TTL,
             tenants: 10_000,
             clients: 100_000,
             devices: 100_000,
@@ -56,9 +68,72 @@ impl Default for CacheLimits {
     }
 }
 
+/// How long entries live and whether a load may be kept, shared by every cache.
+#[derive(Debug)]
+pub struct Freshness {
+    /// Are changes pushed to this replica right now (the listener is up)?
+    pushed: AtomicBool,
+    /// Bumped by every invalidation: a load that overlapped one may hold what was just
+    /// changed, so it is not kept.
+    generation: AtomicU64,
+    short: Duration,
+    long: Duration,
+}
+
+impl Freshness {
+    pub fn new(short: Duration, long: Duration) -> Freshness {
+        Freshness {
+            pushed: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            short,
+            long,
+        }
+    }
+
+    pub fn is_pushed(&self) -> bool {
+        self.pushed.load(Ordering::Acquire)
+    }
+
+    fn lifetime(&self) -> Duration {
+        if self.is_pushed() {
+            self.long
+        } else {
+            self.short
+        }
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+}
+
+/// Each entry lives as long as [`Freshness`] said when it was stored.
+struct Lifetime(Arc<Freshness>);
+
+impl<K, V> moka::Expiry<K, V> for Lifetime {
+    fn expire_after_create(&self, _: &K, _: &V, _: std::time::Instant) -> Option<Duration> {
+        Some(self.0.lifetime())
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &K,
+        _: &V,
+        _: std::time::Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(self.0.lifetime())
+    }
+}
+
 /// One bounded cache of `V` by `K`.
 pub struct Bounded<K, V> {
     inner: moka::future::Cache<K, V>,
+    fresh: Arc<Freshness>,
 }
 
 impl<K, V> Bounded<K, V>
@@ -66,13 +141,14 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    pub fn new(capacity: u64, ttl: Duration) -> Self {
+    pub fn new(capacity: u64, fresh: Arc<Freshness>) -> Self {
         Bounded {
             inner: moka::future::Cache::builder()
                 .max_capacity(capacity)
-                .time_to_live(ttl)
+                .expire_after(Lifetime(fresh.clone()))
                 .support_invalidation_closures()
                 .build(),
+            fresh,
         }
     }
 
@@ -87,10 +163,17 @@ where
         K: std::borrow::Borrow<Q>,
         Q: ToOwned<Owned = K> + Hash + Eq + ?Sized,
     {
-        self.inner
+        let before = self.fresh.generation();
+        let value = self
+            .inner
             .try_get_with_by_ref(key, load)
             .await
-            .map_err(StoreError::shared)
+            .map_err(StoreError::shared)?;
+        if self.fresh.generation() != before {
+            // A change was announced while this was read: serve it once, keep it not.
+            self.inner.invalidate(key).await;
+        }
+        Ok(value)
     }
 
     pub async fn get<Q>(&self, key: &Q) -> Option<V>
@@ -120,6 +203,11 @@ where
             tracing::warn!(error = %e, "cache invalidation by predicate refused");
             self.inner.invalidate_all();
         }
+    }
+
+    /// Drops every entry.
+    pub fn clear(&self) {
+        self.inner.invalidate_all();
     }
 
     pub fn len(&self) -> u64 {
@@ -350,6 +438,7 @@ pub struct Caches {
     trusted: Bounded<(String, String), Option<Arc<Trusted>>>,
     /// Keys parsed once per key id and state, reused by every reload of their tenant.
     keys: ParsedKeys,
+    fresh: Arc<Freshness>,
 }
 
 /// A trusted external issuer (its row, with its rules), and the slug of the tenant trusting it.
@@ -369,20 +458,22 @@ impl Caches {
         public_url: String,
         limits: CacheLimits,
     ) -> Caches {
-        let ttl = limits.ttl;
+        let fresh = Arc::new(Freshness::new(limits.ttl, limits.pushed_ttl));
+        let ttl = &fresh;
         Caches {
             store,
             master_key,
             public_url,
-            tenants: Bounded::new(limits.tenants, ttl),
-            clients: Bounded::new(limits.clients, ttl),
-            devices: Bounded::new(limits.devices, ttl),
-            device_certs: Bounded::new(limits.devices, ttl),
-            people: Bounded::new(limits.people, ttl),
-            enrollments: Bounded::new(limits.enrollments, ttl),
-            grants: Bounded::new(limits.people, ttl),
-            trusted: Bounded::new(limits.tenants, ttl),
+            tenants: Bounded::new(limits.tenants, ttl.clone()),
+            clients: Bounded::new(limits.clients, ttl.clone()),
+            devices: Bounded::new(limits.devices, ttl.clone()),
+            device_certs: Bounded::new(limits.devices, ttl.clone()),
+            people: Bounded::new(limits.people, ttl.clone()),
+            enrollments: Bounded::new(limits.enrollments, ttl.clone()),
+            grants: Bounded::new(limits.people, ttl.clone()),
+            trusted: Bounded::new(limits.tenants, ttl.clone()),
             keys: ParsedKeys::new(limits.keys),
+            fresh,
         }
     }
 
@@ -565,8 +656,103 @@ impl Caches {
         self.people.get_or_load(&key, load).await
     }
 
+    /// Are changes pushed to this replica (entries may then live for [`CacheLimits::pushed_ttl`])?
+    pub fn is_pushed(&self) -> bool {
+        self.fresh.is_pushed()
+    }
+
+    /// Applies what the change listener reports: a notice drops what it names; connecting or
+    /// losing the connection drops everything (notices may have been missed, and entries kept
+    /// for long could go stale unnoticed) and sets how long new entries live.
+    pub async fn apply(&self, event: &Event) {
+        let notice = match event {
+            Event::Connected | Event::Lost => {
+                self.fresh
+                    .pushed
+                    .store(*event == Event::Connected, Ordering::Release);
+                self.clear();
+                return;
+            }
+            Event::Notice(n) => n,
+        };
+        match notice {
+            Notice::Tenant { id, slug } => {
+                self.fresh.bump();
+                if let Some(slug) = slug {
+                    self.tenants.forget(slug.as_str()).await;
+                }
+                let id = id.clone();
+                self.tenants
+                    .forget_if(move |_, t| t.as_ref().is_some_and(|t| t.id == id));
+            }
+            Notice::Client { tenant, id } => {
+                self.invalidate(Changed::Client {
+                    tenant_id: tenant,
+                    client_id: id,
+                })
+                .await
+            }
+            Notice::ClientPk { pk } => {
+                self.fresh.bump();
+                let pk = pk.clone();
+                self.clients
+                    .forget_if(move |_, c| c.as_ref().is_some_and(|c| c.id == pk));
+            }
+            Notice::Device { tenant, id, certs } => {
+                let cert = |i: usize| certs.get(i).and_then(|c| c.as_deref());
+                self.invalidate(Changed::Device {
+                    tenant_id: tenant,
+                    id,
+                    certs: [cert(0), cert(1)],
+                })
+                .await
+            }
+            Notice::Person { tenant, id } => {
+                self.invalidate(Changed::Person {
+                    tenant_id: tenant,
+                    id,
+                })
+                .await
+            }
+            Notice::Grant { tenant, id } => {
+                self.invalidate(Changed::Grant {
+                    tenant_id: tenant,
+                    id,
+                })
+                .await
+            }
+            Notice::Enrollment { vendor, department } => {
+                self.invalidate(Changed::Enrollment {
+                    vendor_id: vendor,
+                    department_id: department,
+                })
+                .await
+            }
+            Notice::Issuer { iss } => {
+                self.invalidate(Changed::TrustedIssuer { issuer: iss })
+                    .await
+            }
+            // The revocation mirror is the token service's.
+            Notice::Revoked { .. } => {}
+        }
+    }
+
+    /// Drops every entry (the parsed keys stay: they are immutable by key id).
+    pub fn clear(&self) {
+        self.fresh.bump();
+        self.tenants.clear();
+        self.clients.clear();
+        self.devices.clear();
+        self.device_certs.clear();
+        self.people.clear();
+        self.enrollments.clear();
+        self.grants.clear();
+        self.trusted.clear();
+    }
+
     /// Drops what `changed` made stale on this replica (others see it within the TTL).
     pub async fn invalidate(&self, changed: Changed<'_>) {
+        self.fresh.bump();
         match changed {
             Changed::Tenant { slug } => self.tenants.forget(slug).await,
             Changed::Client {

@@ -143,6 +143,16 @@ impl TokenService {
         self.jtis.consume(client_pk, jti, expires_at).await
     }
 
+    /// Applies what the change listener reports (another replica's write, or the listener's
+    /// own state): the caches drop what it names; a revocation joins the mirror at once.
+    pub async fn apply_change(&self, event: &store::changes::Event) {
+        use store::changes::{Event, Notice};
+        if let Event::Notice(Notice::Revoked { jti, exp }) = event {
+            self.revocations.insert(jti.clone(), *exp);
+        }
+        self.caches.apply(event).await;
+    }
+
     pub fn is_revoked(&self, jti: &str) -> bool {
         self.revocations.contains(jti)
     }

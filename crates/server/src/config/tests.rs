@@ -1,32 +1,26 @@
 use super::*;
 
 fn raw() -> Raw {
-    Raw {
-        env: None,
-        bind: None,
-        public_url: None,
-        database_url: None,
-        data_dir: None,
-        master_key: None,
-        master_key_file: None,
-        smtp_url: None,
-        mail_from: None,
-        bootstrap_admin_email: None,
-        bootstrap_admin_password: None,
-        bootstrap_client_secret: None,
-        tls_cert: None,
-        tls_key: None,
-        tls_client_ca: None,
-        tls_bind: None,
-        mtls_public_url: None,
-        trusted_proxies: None,
-        client_cert_header: None,
-        log_format: None,
-        workers: None,
-        request_timeout: None,
-        max_connections: None,
-        password_hash_concurrency: None,
-    }
+    Raw::default()
+}
+
+#[test]
+fn cache_limits_default_and_are_configurable() {
+    let c = Config::from_raw(raw()).unwrap();
+    assert_eq!(c.cache.ttl.as_secs(), 5);
+    assert_eq!(c.cache.pushed_ttl.as_secs(), 300);
+    let mut r = raw();
+    r.cache_devices = Some(20_000);
+    r.cache_pushed_ttl = Some(60);
+    let c = Config::from_raw(r).unwrap();
+    assert_eq!(
+        (c.cache.devices, c.cache.pushed_ttl.as_secs()),
+        (20_000, 60)
+    );
+    let mut r = raw();
+    r.cache_ttl = Some(0);
+    let e = Config::from_raw(r).unwrap_err().to_string();
+    assert!(e.contains("PORTCULLIS_CACHE_TTL"), "{e}");
 }
 
 #[test]

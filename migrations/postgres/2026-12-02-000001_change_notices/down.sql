@@ -1,0 +1,13 @@
+DROP TRIGGER tenants_notify ON tenants;
+DROP TRIGGER signing_keys_notify ON signing_keys;
+DROP TRIGGER trust_anchors_notify ON trust_anchors;
+DROP TRIGGER clients_notify ON clients;
+DROP TRIGGER client_secrets_notify ON client_secrets;
+DROP TRIGGER devices_notify ON devices;
+DROP TRIGGER users_notify ON users;
+DROP TRIGGER grants_notify ON grants;
+DROP TRIGGER enrollments_notify ON enrollments;
+DROP TRIGGER trusted_issuers_notify ON trusted_issuers;
+DROP TRIGGER trusted_audiences_notify ON trusted_audiences;
+DROP TRIGGER revoked_tokens_notify ON revoked_tokens;
+DROP FUNCTION portcullis_notify_change();
