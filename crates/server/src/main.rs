@@ -5,10 +5,13 @@ use std::process::ExitCode;
 use portcullis_server::config::Config;
 
 const USAGE: &str =
-    "usage: portcullis [serve | migrate | client add … | openapi | --version | --help]
+    "usage: portcullis [serve | migrate | migrate-to postgres://… | client add … | openapi | --version | --help]
 
   serve       run the server (default)
   migrate     apply pending database migrations and exit
+  migrate-to  copy this SQLite database (it may be in use) into an empty PostgreSQL database,
+              from one snapshot, and verify the row counts; then point PORTCULLIS_DATABASE_URL
+              at the new database
   client add  create an OAuth client and print it with its secret (once)
   openapi     print the OpenAPI document
 
@@ -23,6 +26,12 @@ fn main() -> ExitCode {
                 .map(|n| println!("applied {n} migration(s) to {}", c.database_url))
                 .map_err(|e| e.to_string())
         }),
+        Some("migrate-to") => match std::env::args().nth(2) {
+            Some(target) => Config::load()
+                .map_err(|e| e.to_string())
+                .and_then(|c| portcullis_server::migrate_to(&c, &target)),
+            None => Err(format!("migrate-to needs the target database URL\n{USAGE}")),
+        },
         Some("client") => {
             portcullis_server::cli::client(&std::env::args().skip(2).collect::<Vec<_>>())
         }

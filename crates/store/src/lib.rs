@@ -10,6 +10,7 @@ pub mod repo;
 pub mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transfer;
 
 pub use db::{
     establish, migrate, Backend, DatabaseUrl, DatabaseUrlError, DbConnection, PoolOptions, Store,

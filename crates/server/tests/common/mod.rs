@@ -31,7 +31,11 @@ pub fn master_key() -> MasterKey {
 }
 
 pub fn env() -> Env {
-    let db = TestDb::new();
+    env_on(TestDb::new())
+}
+
+/// The set-up on a given database (whatever backend the run selected).
+pub fn env_on(db: TestDb) -> Env {
     let mail = smtp::MailCatcher::start();
     let state = state_with_smtp(&db, &mail.url());
     Env { db, state, mail }
