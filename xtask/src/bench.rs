@@ -380,7 +380,7 @@ fn fetch_token(base: &str, id: &str, secret: &str) -> Result<String> {
         .ok_or_else(|| "no access token".into())
 }
 
-fn rsa_client_key() -> Result<(serde_json::Value, PKey<openssl::pkey::Private>)> {
+pub fn rsa_client_key() -> Result<(serde_json::Value, PKey<openssl::pkey::Private>)> {
     let rsa = Rsa::generate(2048).map_err(|e| e.to_string())?;
     let jwk = serde_json::json!({
         "kty": "RSA", "kid": "bench", "alg": "RS256", "use": "sig",
@@ -400,7 +400,7 @@ fn unix_now() -> u64 {
 }
 
 /// A compact JWS (RS256, kid `bench`) of `claims`.
-fn sign_rs256(key: &PKey<openssl::pkey::Private>, claims: &str) -> Result<String> {
+pub fn sign_rs256(key: &PKey<openssl::pkey::Private>, claims: &str) -> Result<String> {
     let header = B64.encode(r#"{"alg":"RS256","kid":"bench","typ":"JWT"}"#);
     let input = format!("{header}.{}", B64.encode(claims));
     let sig = Signer::new(MessageDigest::sha256(), key)

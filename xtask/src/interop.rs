@@ -236,7 +236,7 @@ pub fn spectral() -> Result<u64> {
 }
 
 /// The debug server binary the suite built (built here when missing).
-fn debug_binary() -> Result<PathBuf> {
+pub fn debug_binary() -> Result<PathBuf> {
     let binary = root().join("target").join("debug").join("portcullis");
     if !binary.is_file() {
         run(crate::process::cargo().args(["build", "--package", "portcullis-server"]))?;

@@ -6,12 +6,14 @@
 //! - `interop`  only the standard-client-library check of `test`
 //! - `fuzz`     only the schemathesis run of `test`
 //! - `browser`  only the Swagger UI check of `test` (screenshot in target/)
+//! - `scale`    only the two-replicas-behind-HAProxy check of `test`
 //! - `pg`       starts a throw-away PostgreSQL and prints its URL (for local work)
 
 mod bench;
 mod interop;
 mod pg;
 mod process;
+mod scale;
 mod test;
 
 use std::path::PathBuf;
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("browser") => interop::browser().map(|_| ()),
         Some("signin") => interop::oidc().map(|_| ()),
         Some("portal") => interop::portal().map(|_| ()),
+        Some("scale") => scale::run().map(|n| println!("{n} scale checks passed")),
         Some("interop") => interop::authlib().and_then(|n| {
             if n == 1 {
                 Ok(())
@@ -37,7 +40,7 @@ fn main() -> ExitCode {
         }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|openapi|interop|fuzz|browser|signin|portal|bench|pg>"
+                "usage: cargo xtask <test|openapi|interop|fuzz|browser|signin|portal|scale|bench|pg>"
             );
             return ExitCode::from(2);
         }

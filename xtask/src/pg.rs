@@ -13,13 +13,19 @@ pub struct Postgres {
     bin: PathBuf,
     dir: PathBuf,
     as_postgres: bool,
+    /// Server options, for a restart on the same port.
+    opts: String,
 }
+
+/// Each server of this process gets its own directory.
+static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl Postgres {
     pub fn start() -> Result<Postgres> {
         let bin = find_bindir()?;
         let as_postgres = is_root();
-        let dir = std::env::temp_dir().join(format!("portcullis-pg-{}", std::process::id()));
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("portcullis-pg-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let mut pg = Postgres {
@@ -27,6 +33,7 @@ impl Postgres {
             bin,
             dir,
             as_postgres,
+            opts: String::new(),
         };
         if as_postgres {
             // initdb refuses to run as root.
@@ -51,18 +58,36 @@ impl Postgres {
              -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB",
             pg.dir.display()
         );
-        output(
-            pg.command("pg_ctl")
-                .arg("-D")
-                .arg(&data)
-                .args(["-o", &opts, "-l"])
-                .arg(pg.dir.join("server.log"))
-                .args(["-w", "-t", "60", "start"]),
-        )
-        .map_err(|e| format!("{e}\nserver log: {}", pg.log()))?;
+        pg.opts = opts;
+        pg.resume()?;
         pg.url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
         println!("PostgreSQL ({}) running at {}", pg.bin.display(), pg.url);
         Ok(pg)
+    }
+
+    /// Starts the server again (after [`Postgres::halt`]), on the same port and data.
+    pub fn resume(&self) -> Result {
+        output(
+            self.command("pg_ctl")
+                .arg("-D")
+                .arg(self.dir.join("data"))
+                .args(["-o", &self.opts, "-l"])
+                .arg(self.dir.join("server.log"))
+                .args(["-w", "-t", "60", "start"]),
+        )
+        .map(|_| ())
+        .map_err(|e| format!("{e}\nserver log: {}", self.log()))
+    }
+
+    /// Stops the server (`-m fast`: sessions are ended, as in a restart or a failover).
+    pub fn halt(&self) -> Result {
+        output(
+            self.command("pg_ctl")
+                .arg("-D")
+                .arg(self.dir.join("data"))
+                .args(["-m", "fast", "-w", "stop"]),
+        )
+        .map(|_| ())
     }
 
     fn command(&self, tool: &str) -> Command {

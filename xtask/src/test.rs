@@ -64,6 +64,7 @@ pub fn run(_args: &[String]) -> Result {
     let oidc = outcome(interop::oidc(), "browser sign-in");
     let portal = outcome(interop::portal(), "portal");
     let authlib = outcome(interop::authlib(), "interop");
+    let scale = outcome(crate::scale::run(), "scale");
 
     println!();
     let mut total = Counts::default();
@@ -76,6 +77,7 @@ pub fn run(_args: &[String]) -> Result {
         ("Browser", &browser),
         ("Sign-in", &oidc),
         ("Portal", &portal),
+        ("Scale", &scale),
     ] {
         match result {
             Ok(c) | Err((c, _)) => {
@@ -86,7 +88,9 @@ pub fn run(_args: &[String]) -> Result {
         }
     }
     println!("{} passed, {} failed", total.passed, total.failed);
-    for r in [sqlite, postgres, authlib, lint, fuzz, browser, oidc, portal] {
+    for r in [
+        sqlite, postgres, authlib, lint, fuzz, browser, oidc, portal, scale,
+    ] {
         r.map_err(|(_, e)| e)?;
     }
     Ok(())

@@ -101,10 +101,10 @@ impl ListenerHealth {
 /// proves the connection alive when nothing arrives (a dead peer is noticed within this).
 const POLL: Duration = Duration::from_millis(20);
 const HEARTBEAT: Duration = Duration::from_secs(2);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Starts the listener thread on `url` (a PostgreSQL URL): it connects, LISTENs, reports every
-/// notice to `on`, and reconnects with backoff (100 ms doubling to 5 s) whenever the
+/// notice to `on`, and reconnects with backoff (100 ms doubling to 2 s) whenever the
 /// connection is lost.
 pub fn listen(url: &str, on: impl Fn(Event) + Send + 'static) -> Arc<ListenerHealth> {
     let health = Arc::new(ListenerHealth::default());
