@@ -20,7 +20,7 @@ use crate::process::{cargo, exists, is_root, output, run};
 use crate::{root, Result};
 
 const CONNECTIONS: u32 = 32;
-const ADMIN_SECRET: &str = "bench-secret-bench-secret-bench-secret-0";
+pub const ADMIN_SECRET: &str = "bench-secret-bench-secret-bench-secret-0";
 
 struct Scenario {
     name: &'static str,
@@ -41,12 +41,12 @@ struct Fresh {
     body: &'static str,
 }
 
-struct Outcome {
-    rps: f64,
-    p50: String,
-    p99: String,
-    errors: u64,
-    requests: u64,
+pub struct Outcome {
+    pub rps: f64,
+    pub p50: String,
+    pub p99: String,
+    pub errors: u64,
+    pub requests: u64,
 }
 
 pub fn run_bench(args: &[String]) -> Result {
@@ -55,6 +55,9 @@ pub fn run_bench(args: &[String]) -> Result {
         .find_map(|a| a.strip_prefix("--seconds="))
         .and_then(|s| s.parse().ok())
         .unwrap_or(15);
+    if args.iter().any(|a| a == "--scale") {
+        return crate::bench_scale::run_scale(args, seconds);
+    }
     ensure_wrk()?;
     run(cargo().args([
         "build",
@@ -282,7 +285,7 @@ pub fn run_bench(args: &[String]) -> Result {
     Ok(())
 }
 
-fn ensure_wrk() -> Result {
+pub fn ensure_wrk() -> Result {
     if exists("wrk") {
         return Ok(());
     }
@@ -307,12 +310,22 @@ fn server_command(binary: &Path, dir: &Path, port: u16) -> Command {
     c
 }
 
-struct Server {
+pub struct Server {
     child: std::process::Child,
 }
 
 impl Server {
     fn start(binary: &Path, dir: &Path, port: u16) -> Result<Server> {
+        Self::start_with(binary, dir, port, &[])
+    }
+
+    /// With more environment (the database, the master key).
+    pub fn start_with(
+        binary: &Path,
+        dir: &Path,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> Result<Server> {
         // `PORTCULLIS_BENCH_LOG=<filter>` keeps the server's log in target/bench-server.log.
         let log = match std::env::var("PORTCULLIS_BENCH_LOG") {
             Ok(_) => std::fs::File::create(root().join("target/bench-server.log"))
@@ -321,6 +334,7 @@ impl Server {
             Err(_) => std::process::Stdio::null(),
         };
         let mut cmd = server_command(binary, dir, port);
+        cmd.envs(env.iter().copied());
         if let Ok(filter) = std::env::var("PORTCULLIS_BENCH_LOG") {
             cmd.env("RUST_LOG", filter);
         }
@@ -340,7 +354,7 @@ impl Server {
         Err("server not ready within 30 s".into())
     }
 
-    fn peak_rss_mb(&self) -> u64 {
+    pub fn peak_rss_mb(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .ok()
             .and_then(|s| {
@@ -365,13 +379,18 @@ impl Drop for Server {
 }
 
 fn fetch_token(base: &str, id: &str, secret: &str) -> Result<String> {
+    fetch_token_at(base, "system", id, secret)
+}
+
+/// A client_credentials access token of `id` at `tenant`.
+pub fn fetch_token_at(base: &str, tenant: &str, id: &str, secret: &str) -> Result<String> {
     let out = output(Command::new("curl").args([
         "-sf",
         "-u",
         &format!("{id}:{secret}"),
         "-d",
         "grant_type=client_credentials",
-        &format!("{base}/t/system/oauth2/token"),
+        &format!("{base}/t/{tenant}/oauth2/token"),
     ]))?;
     let v: serde_json::Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
     v["access_token"]
@@ -549,7 +568,7 @@ end
     )
 }
 
-fn wrk(base: &str, path: &str, script: &Path, seconds: u64, phase: &str) -> Result<Outcome> {
+pub fn wrk(base: &str, path: &str, script: &Path, seconds: u64, phase: &str) -> Result<Outcome> {
     let out = output(
         Command::new("wrk")
             .args([

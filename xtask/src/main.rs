@@ -10,6 +10,7 @@
 //! - `pg`       starts a throw-away PostgreSQL and prints its URL (for local work)
 
 mod bench;
+mod bench_scale;
 mod interop;
 mod pg;
 mod process;
