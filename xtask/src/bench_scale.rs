@@ -5,6 +5,9 @@
 //! `/whoami`, admin list pages at the first and at a deep cursor, and the server's peak RSS.
 //! Each figure is printed with its ratio to the one-tenant figure and the target it must meet.
 //!
+//! Then the large database again on PostgreSQL, served by two replicas behind HAProxy, beside
+//! the one SQLite replica (`--sqlite-only` skips it).
+//!
 //! `--tenants=N --clients=N --devices=N` shrink the large database (for a quick look).
 
 use std::fmt::Write as _;
@@ -16,10 +19,10 @@ use base64::Engine;
 
 use crate::bench::{ensure_wrk, fetch_token_at, wrk, Outcome, Server, ADMIN_SECRET};
 use crate::interop::TempDir;
+use crate::pg::Postgres;
 use crate::process::{cargo, output, run};
+use crate::scale::{HaProxy, Replica, MASTER_KEY};
 use crate::{root, Result};
-
-const MASTER_KEY: &str = "be9cbe9cbe9cbe9cbe9cbe9cbe9cbe9cbe9cbe9cbe9cbe9cbe9cbe9cbe9cbe9c";
 
 /// One database size and what was measured on it.
 struct Run {
@@ -51,27 +54,81 @@ pub fn run_scale(args: &[String], seconds: u64) -> Result {
         arg(args, "clients", 100_000),
         arg(args, "devices", 1_000_000),
     );
-    let small = measure(&bin, (1, 10, 100), seconds)?;
-    let big = measure(&bin, large, seconds)?;
-    let report = table(&small, &big);
+    let small = measure(&bin, (1, 10, 100), seconds, Setup::Sqlite)?;
+    let big = measure(&bin, large, seconds, Setup::Sqlite)?;
+    let mut report = table(&small, &big);
+    if !args.iter().any(|a| a == "--sqlite-only") {
+        crate::scale::ensure_haproxy()?;
+        let replicas = measure(&bin, large, seconds, Setup::Replicas)?;
+        report.push_str(&replicas_table(&big, &replicas));
+    }
     print!("{report}");
     std::fs::write(root().join("target/bench-scale-report.txt"), report).map_err(|e| e.to_string())
+}
+
+/// Where the measured database lives and what serves it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Setup {
+    /// One replica on SQLite.
+    Sqlite,
+    /// Two replicas on PostgreSQL behind HAProxy.
+    Replicas,
+}
+
+/// What serves the measured database; dropped after the measure.
+enum Serving {
+    One(Server),
+    Two(Box<Replicas>),
+}
+
+struct Replicas {
+    replicas: [Replica; 2],
+    _proxy: HaProxy,
+    _pg: Postgres,
+}
+
+impl Serving {
+    fn peak_rss_mb(&self) -> u64 {
+        match self {
+            Serving::One(s) => s.peak_rss_mb(),
+            Serving::Two(two) => two
+                .replicas
+                .iter()
+                .map(Replica::peak_rss_mb)
+                .max()
+                .unwrap_or(0),
+        }
+    }
 }
 
 fn measure(
     bin: &Path,
     (tenants, clients, devices): (usize, usize, usize),
     seconds: u64,
+    setup: Setup,
 ) -> Result<Run> {
-    let label = format!("{tenants} tenants / {clients} clients / {devices} devices");
+    let label = match setup {
+        Setup::Sqlite => format!("{tenants} tenants / {clients} clients / {devices} devices, SQLite"),
+        Setup::Replicas => format!(
+            "{tenants} tenants / {clients} clients / {devices} devices, PostgreSQL, 2 replicas behind HAProxy"
+        ),
+    };
     println!("\n=== {label} ===");
     let dir = TempDir(std::env::temp_dir().join(format!(
-        "portcullis-bench-scale-{}-{tenants}",
-        std::process::id()
+        "portcullis-bench-scale-{}-{tenants}-{}",
+        std::process::id(),
+        setup as u8
     )));
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).map_err(|e| e.to_string())?;
-    let database = format!("sqlite://{}/portcullis.db", dir.0.display());
+    let pg = match setup {
+        Setup::Sqlite => None,
+        Setup::Replicas => Some(Postgres::start()?),
+    };
+    let database = match &pg {
+        None => format!("sqlite://{}/portcullis.db", dir.0.display()),
+        Some(pg) => pg.url.clone(),
+    };
     let sample_file = dir.0.join("sample.json");
     let seeded = std::time::Instant::now();
     run(Command::new(bin.join("portcullis-seed"))
@@ -90,15 +147,28 @@ fn measure(
         .map_err(|e| e.to_string())?
         .port();
     let base = format!("http://127.0.0.1:{port}");
-    let server = Server::start_with(
-        &bin.join("portcullis"),
-        &dir.0,
-        port,
-        &[
-            ("PORTCULLIS_DATABASE_URL", &database),
-            ("PORTCULLIS_MASTER_KEY", MASTER_KEY),
-        ],
-    )?;
+    let server = match pg {
+        None => Serving::One(Server::start_with(
+            &bin.join("portcullis"),
+            &dir.0,
+            port,
+            &[
+                ("PORTCULLIS_DATABASE_URL", &database),
+                ("PORTCULLIS_MASTER_KEY", MASTER_KEY),
+            ],
+        )?),
+        Some(pg) => {
+            let binary = bin.join("portcullis");
+            let a = Replica::start(&binary, &dir.0, "r1", &database, &base)?;
+            let b = Replica::start(&binary, &dir.0, "r2", &database, &base)?;
+            let proxy = HaProxy::start(&dir.0, port, [a.port, b.port])?;
+            Serving::Two(Box::new(Replicas {
+                replicas: [a, b],
+                _proxy: proxy,
+                _pg: pg,
+            }))
+        }
+    };
     let admin = fetch_token_at(&base, "system", "admin", ADMIN_SECRET)?;
     let secret = sample["secret"].as_str().unwrap_or_default();
     let per_tenant = sample["clients_per_tenant"].as_u64().unwrap_or(1) as usize;
@@ -346,5 +416,43 @@ fn table(small: &Run, big: &Run) -> String {
         big.rss_mb,
         if big.rss_mb <= 300 { "met" } else { "NOT met" }
     );
+    r
+}
+
+/// Two replicas on PostgreSQL behind HAProxy beside one replica on SQLite, same database size.
+fn replicas_table(sqlite: &Run, replicas: &Run) -> String {
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "\nC: {} (seeded in {:.1} s), beside B",
+        replicas.label, replicas.seed_secs
+    );
+    let _ = writeln!(
+        r,
+        "{:<42} {:>9} {:>9} {:>9} {:>7}  target",
+        "scenario", "C req/s", "C p50", "C p99", "rps C/B"
+    );
+    for ((name, b), (_, c)) in sqlite.figures.iter().zip(&replicas.figures) {
+        let ratio = c.rps / b.rps;
+        let target = if *name == "token, 1,000 clients (warm)" {
+            format!(
+                "≥ 80 % of one SQLite replica: {}",
+                if ratio >= 0.8 { "met" } else { "NOT met" }
+            )
+        } else {
+            String::new()
+        };
+        let errors = if c.errors > 0 {
+            format!(" ({} errors: INVALID)", c.errors)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            r,
+            "{name:<42} {:>9.0} {:>9} {:>9} {:>7.2}  {target}{errors}",
+            c.rps, c.p50, c.p99, ratio
+        );
+    }
+    let _ = writeln!(r, "peak RSS of a replica: {} MB", replicas.rss_mb);
     r
 }

@@ -27,9 +27,9 @@ use crate::pg::Postgres;
 use crate::process::{self, exists, is_root};
 use crate::Result;
 
-const SECRET: &str = "scale-secret-scale-secret-scale-secret-00";
+const SECRET: &str = crate::bench::ADMIN_SECRET;
 /// A fixed master key (hex): both replicas must unseal the same keys.
-const MASTER_KEY: &str = "5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1";
+pub const MASTER_KEY: &str = "5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1e5ca1";
 
 /// An HTTP answer: status and body. Status 0: no answer (refused, reset, timed out).
 #[derive(Debug, Clone)]
@@ -132,8 +132,8 @@ fn within(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> 
 }
 
 /// One replica process.
-struct Replica {
-    port: u16,
+pub struct Replica {
+    pub port: u16,
     child: Option<Child>,
     binary: PathBuf,
     dir: PathBuf,
@@ -142,7 +142,7 @@ struct Replica {
 }
 
 impl Replica {
-    fn start(
+    pub fn start(
         binary: &Path,
         dir: &Path,
         name: &str,
@@ -191,6 +191,12 @@ impl Replica {
         })
     }
 
+    pub fn peak_rss_mb(&self) -> u64 {
+        self.child
+            .as_ref()
+            .map_or(0, |c| crate::bench::peak_rss_mb(c.id()))
+    }
+
     /// SIGKILL: no shutdown, no goodbye.
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -214,10 +220,10 @@ impl Drop for Replica {
     }
 }
 
-struct HaProxy(Child);
+pub struct HaProxy(Child);
 
 impl HaProxy {
-    fn start(dir: &Path, port: u16, backends: [u16; 2]) -> Result<HaProxy> {
+    pub fn start(dir: &Path, port: u16, backends: [u16; 2]) -> Result<HaProxy> {
         // Retries only on a failed connection (the request was not sent), so a write is never
         // sent twice; health checks every 300 ms, out after 2 failures.
         let config = format!(
@@ -270,7 +276,7 @@ impl Drop for HaProxy {
     }
 }
 
-fn ensure_haproxy() -> Result {
+pub fn ensure_haproxy() -> Result {
     if exists("haproxy") {
         return Ok(());
     }

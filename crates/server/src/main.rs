@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+/// jemalloc for Rust's allocations and, unprefixed, for OpenSSL's: with glibc's malloc, a heap
+/// fragmented by a churning cache of 10,000 tenants made `malloc` 16 % of the warm token path.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use portcullis_server::config::Config;
 
 const USAGE: &str =
