@@ -293,6 +293,15 @@ impl Store {
         self.backend
     }
 
+    /// Reclaims space and refreshes the planner's statistics (after a bulk load).
+    pub fn vacuum_analyze(&self) -> Result<(), StoreError> {
+        let sql = match self.backend {
+            Backend::Postgres => "VACUUM ANALYZE",
+            Backend::Sqlite => "ANALYZE",
+        };
+        self.run_blocking(|c| Ok(c.batch_execute(sql)?))
+    }
+
     /// On PostgreSQL, starts listening for the change notices of every replica's writes
     /// ([`crate::changes`]); `None` on SQLite, where this process is the only writer.
     pub fn listen(

@@ -141,6 +141,8 @@ pub fn copy(
             }
             Ok(())
         })?;
+        // Statistics for the planner at once, not when autovacuum comes round to the new rows.
+        to.batch_execute("ANALYZE").map_err(StoreError::from)?;
         // Verified against the snapshot's own counts, not the copy loop's.
         for (table, _) in &copied {
             let (source_rows, target) = (source_count(from, table)?, target_count(&mut to, table)?);
