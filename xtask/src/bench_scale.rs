@@ -142,10 +142,7 @@ fn measure(
     let sample: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&sample_file).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
+    let port = crate::pg::free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let server = match pg {
         None => Serving::One(Server::start_with(

@@ -164,7 +164,8 @@ pub fn find_bindir() -> Result<PathBuf> {
     )
 }
 
-fn free_port() -> Result<u16> {
+/// A port nobody listens on now (loopback).
+pub fn free_port() -> Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }

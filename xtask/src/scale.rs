@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use crate::bench::{rsa_client_key, sign_rs256};
 use crate::interop::{debug_binary, TempDir};
-use crate::pg::Postgres;
+use crate::pg::{free_port, Postgres};
 use crate::process::{self, exists, is_root};
 use crate::Result;
 
@@ -110,13 +110,6 @@ fn basic(id: &str, secret: &str) -> Option<String> {
         "Basic {}",
         STANDARD.encode(format!("{id}:{secret}"))
     ))
-}
-
-fn free_port() -> Result<u16> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
 }
 
 /// Polls `check` every 10 ms for up to `limit`; how long it took to hold.

@@ -39,13 +39,6 @@ fn store_error(e: StoreError) -> SignInError {
     }
 }
 
-fn roles_of(user: &UserRow) -> Vec<String> {
-    user.tenant_roles
-        .iter()
-        .map(|r| r.as_str().to_owned())
-        .collect()
-}
-
 /// A sign-in event for the audit log (never the password or the code). The actor is written
 /// as the admin and account APIs write it, so one filter finds a person's every action.
 fn event(at: Attempt<'_>, user: &UserRow, action: &str, details: serde_json::Value) -> AuditRow {
@@ -337,7 +330,7 @@ impl People {
         }
         let person = Person {
             user_id: user.id.clone(),
-            roles: roles_of(&user),
+            roles: user.role_names(),
             amr: vec!["pwd".to_owned(), "otp".to_owned()],
             auth_time: now,
         };
@@ -370,7 +363,7 @@ impl Accounts for People {
             .await?;
             Ok(SignIn::Done(Person {
                 user_id: user.id.clone(),
-                roles: roles_of(&user),
+                roles: user.role_names(),
                 amr: vec!["pwd".to_owned()],
                 auth_time: now_unix(),
             }))
@@ -417,7 +410,7 @@ impl Accounts for People {
                 .await
                 .map_err(store_error)?;
             Ok(user.filter(|u| !u.disabled).map(|u| Person {
-                roles: roles_of(&u),
+                roles: u.role_names(),
                 user_id: u.id,
                 amr: Vec::new(),
                 auth_time: 0,

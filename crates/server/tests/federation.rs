@@ -250,6 +250,27 @@ impl Issuer {
     }
 }
 
+/// Registers a trusted issuer of `acme` through the admin API; its view.
+async fn trust<S, B>(app: &S, admin: &str, body: serde_json::Value) -> serde_json::Value
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let (s, _, b) = call!(
+        app,
+        TestRequest::post()
+            .uri("/admin/v1/tenants/acme/trusted-issuers")
+            .insert_header(bearer(admin))
+            .set_json(body)
+    );
+    assert_eq!(s, 201, "{b}");
+    b
+}
+
 fn bearer_grant(assertion: &str) -> TestRequest {
     post_form(
         "/t/acme/oauth2/token",
@@ -272,21 +293,14 @@ async fn workloads_trade_their_identity_tokens_for_ours_under_the_rules() {
     }
     let mut issuer = Issuer::start().await;
     let app = test::init_service(build(&env.state)).await;
-    let (s, _, b) = call!(
-        app,
-        TestRequest::post()
-            .uri("/admin/v1/tenants/acme/trusted-issuers")
-            .insert_header(bearer(&admin))
-            .set_json(json!({
+    let b = trust(&app, &admin, json!({
                 "issuer": issuer.url, "audiences": ["https://auth.acme.example"], "max_lifetime": 900,
                 "rules": [
                     {"name": "main deploys", "when": [{"claim": "repository", "value": "acme/*"}, {"claim": "ref", "value": "refs/heads/main"}],
                      "target": {"client": {"client_id": "deployer"}}, "single_use": true},
                     {"name": "reports exporter", "when": [{"claim": "/kubernetes.io/namespace", "value": "reports"}],
                      "target": {"client": {"client_id": "exporter"}}}
-                ]}))
-    );
-    assert_eq!(s, 201, "{b}");
+                ]})).await;
 
     // A GitHub-shaped token: the first rule, single use.
     let gh = issuer.sign(issuer.github("acme/records"));
@@ -440,17 +454,10 @@ async fn a_persons_external_token_becomes_their_token_until_they_are_disabled() 
         .unwrap();
     let issuer = Issuer::start().await;
     let app = test::init_service(build(&env.state)).await;
-    let (s, _, b) = call!(
-        app,
-        TestRequest::post()
-            .uri("/admin/v1/tenants/acme/trusted-issuers")
-            .insert_header(bearer(&admin))
-            .set_json(json!({
+    trust(&app, &admin, json!({
                 "issuer": issuer.url, "jwks_uri": format!("{}/jwks", issuer.url), "audiences": ["portal-web"],
                 "rules": [{"name": "people of the old provider", "when": [{"claim": "email_verified", "value": "true"}],
-                           "target": {"user": {"by_claim": "email"}}}]}))
-    );
-    assert_eq!(s, 201, "{b}");
+                           "target": {"user": {"by_claim": "email"}}}]})).await;
     let now = domain::now_unix();
     let cognito = issuer.sign(json!({"iss": issuer.url, "client_id": "portal-web", "sub": "c0ffee",
         "email": "Pat@ACME.example", "email_verified": true, "amr": ["pwd", "mfa"], "auth_time": now - 30,
@@ -587,21 +594,14 @@ async fn services_exchange_tokens_for_narrower_ones_that_name_the_actor() {
     }
     let issuer = Issuer::start().await;
     let app = test::init_service(build(&env.state)).await;
-    let (s, _, b) = call!(
-        app,
-        TestRequest::post()
-            .uri("/admin/v1/tenants/acme/trusted-issuers")
-            .insert_header(bearer(&admin))
-            .set_json(json!({
+    trust(&app, &admin, json!({
                 "issuer": issuer.url, "audiences": ["https://auth.acme.example"], "max_lifetime": 900,
                 "rules": [
                     {"name": "main deploys", "when": [{"claim": "repository", "value": "acme/*"}],
                      "target": {"client": {"client_id": "deployer"}}, "single_use": true},
                     {"name": "reports workload", "when": [{"claim": "/kubernetes.io/namespace", "value": "reports"}],
                      "target": {"client": {"client_id": "reports"}}}
-                ]}))
-    );
-    assert_eq!(s, 201, "{b}");
+                ]})).await;
     let token_of = |id: &'static str| {
         let secret = secrets[id].clone();
         let app = &app;

@@ -143,11 +143,7 @@ impl Accepted {
             return Err(self.refused("the account is disabled"));
         }
         let mut person = Person {
-            roles: user
-                .tenant_roles
-                .iter()
-                .map(|r| r.as_str().to_owned())
-                .collect(),
+            roles: user.role_names(),
             user_id: user.id,
             amr: Vec::new(),
             auth_time: 0,

@@ -24,6 +24,16 @@ pub struct UserRow {
 }
 
 impl UserRow {
+    /// The tenant roles as the claims carry them.
+    pub fn role_names(&self) -> Vec<String> {
+        self.tenant_roles
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect()
+    }
+}
+
+impl UserRow {
     /// A new, enabled user of `tenant_id` at version 1.
     pub fn new(
         tenant_id: &str,
