@@ -18,5 +18,6 @@ pub use metrics::Endpoint;
 pub use oauth::{OAuthError, OAuthErrorBody, OAuthErrorCode, RETRY_AFTER_SECS};
 pub use request_id::{current_request_id, peer_ip, request_context, REQUEST_ID_HEADER};
 pub use rest::{
-    etag, field_errors, if_match, next_cursor, versioned, PageQuery, Valid, DEFAULT_PAGE, MAX_PAGE,
+    etag, field_errors, if_match, next_cursor, run_in, versioned, Failure, Page, PageQuery, Valid,
+    DEFAULT_PAGE, MAX_PAGE,
 };

@@ -186,7 +186,7 @@ pub const MAX_PAGE: i64 = 200;
 
 impl PageQuery {
     /// The page size and the id to continue after.
-    pub fn resolve(&self) -> Result<(i64, Option<String>), ApiError> {
+    pub fn resolve(&self) -> Result<Page, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(ApiError::invalid(
@@ -205,13 +205,10 @@ impl PageQuery {
                     })?,
             ),
         };
-        Ok((limit, after))
+        Ok(Page { limit, after })
     }
-}
 
-impl PageQuery {
-    /// Loads one page: `load(conn, after, n)` reads up to `n` rows after the cursor; one row
-    /// more than the page is asked for, which tells whether a next page exists.
+    /// Loads one page on a connection of its own; see [`Page::load`].
     pub async fn load<R, F>(
         &self,
         store: &store::Store,
@@ -224,13 +221,73 @@ impl PageQuery {
             + Send
             + 'static,
     {
-        let (limit, after) = self.resolve()?;
-        let mut rows = store
-            .run(move |c| load(c, after.as_deref(), limit + 1))
-            .await?;
-        let cursor = next_cursor(&mut rows, limit, id);
+        let page = self.resolve()?;
+        Ok(store.run(move |c| page.load(c, load, id)).await?)
+    }
+}
+
+/// A validated `?limit=&cursor=`.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub limit: i64,
+    /// The id the previous page ended at.
+    pub after: Option<String>,
+}
+
+impl Page {
+    /// Loads one page: `load(conn, after, n)` reads up to `n` rows after the cursor; one row
+    /// more than the page is asked for, which tells whether a next page exists.
+    pub fn load<R>(
+        &self,
+        conn: &mut store::DbConnection,
+        load: impl FnOnce(
+            &mut store::DbConnection,
+            Option<&str>,
+            i64,
+        ) -> Result<Vec<R>, store::StoreError>,
+        id: fn(&R) -> &str,
+    ) -> Result<(Vec<R>, Option<String>), store::StoreError> {
+        let mut rows = load(conn, self.after.as_deref(), self.limit + 1)?;
+        let cursor = next_cursor(&mut rows, self.limit, id);
         Ok((rows, cursor))
     }
+}
+
+/// How work on one database connection can fail: a store error, which the pool must see (it
+/// marks a lost connection there), or a refusal of the API's (not found, forbidden).
+#[derive(Debug)]
+pub enum Failure {
+    Store(store::StoreError),
+    Api(ApiError),
+}
+
+impl From<store::StoreError> for Failure {
+    fn from(e: store::StoreError) -> Failure {
+        Failure::Store(e)
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Failure {
+        Failure::Api(e)
+    }
+}
+
+/// Runs `f` on one pooled connection, so that reads which belong together (the tenant a path
+/// names, the check that the caller may manage it, its organization, a page of its devices)
+/// cost one checkout and one hop to the blocking pool instead of one each.
+pub async fn run_in<T, F>(store: &store::Store, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut store::DbConnection) -> Result<T, Failure> + Send + 'static,
+    T: Send + 'static,
+{
+    store
+        .run(move |c| match f(c) {
+            Ok(v) => Ok(Ok(v)),
+            Err(Failure::Api(e)) => Ok(Err(e)),
+            Err(Failure::Store(e)) => Err(e),
+        })
+        .await?
 }
 
 /// The cursor for the page after `items` (one more row than `limit` was asked for tells

@@ -20,6 +20,33 @@ pub struct Actor {
     pub ip: Option<String>,
 }
 
+/// Which tenants an [`Actor`] may manage, detached from the request so that the check runs on
+/// the blocking thread, beside the reads it guards (see `http::run_in`).
+#[derive(Debug, Clone)]
+pub struct Access {
+    platform_admin: bool,
+    tenant_id: String,
+    tenant_admin: bool,
+}
+
+impl Access {
+    /// `Err(NotFound)` for a tenant the caller may not even see, `Err(Forbidden)` for its own
+    /// tenant without the admin role.
+    pub fn check(&self, tenant: &TenantRow) -> Result<(), ApiError> {
+        if self.platform_admin {
+            return Ok(());
+        }
+        if self.tenant_id != tenant.id {
+            return Err(ApiError::NotFound("tenant".into()));
+        }
+        if self.tenant_admin {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
 impl FromRequest for Actor {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Actor, ApiError>>>>;
@@ -44,16 +71,15 @@ impl Actor {
 
     /// May this caller manage `tenant`? `Err(NotFound)` for a tenant it may not even see.
     pub fn check(&self, tenant: &TenantRow) -> Result<(), ApiError> {
-        if self.is_platform_admin() {
-            return Ok(());
-        }
-        if self.bearer.tenant.id != tenant.id {
-            return Err(ApiError::NotFound("tenant".into()));
-        }
-        if self.bearer.has_role(TenantRole::TenantAdmin.as_str()) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden)
+        self.access().check(tenant)
+    }
+
+    /// What this caller may manage, as a value that can travel with the reads it guards.
+    pub fn access(&self) -> Access {
+        Access {
+            platform_admin: self.is_platform_admin(),
+            tenant_id: self.bearer.tenant.id.clone(),
+            tenant_admin: self.bearer.has_role(TenantRole::TenantAdmin.as_str()),
         }
     }
 

@@ -207,10 +207,7 @@ pub fn check_platform_admin(
 pub async fn find(store: &Store, id_or_slug: &str) -> Result<Option<TenantRow>, StoreError> {
     let key = id_or_slug.to_owned();
     store
-        .run(move |c| match tenants::find(c, &key)? {
-            Some(t) => Ok(Some(t)),
-            None => tenants::find_by_slug(c, &key),
-        })
+        .run(move |c| tenants::find_by_id_or_slug(c, &key))
         .await
 }
 

@@ -1285,6 +1285,40 @@ async fn trust_anchors_and_users() {
     assert_eq!(upd["memberships"], json!([]));
     let (_, _, list) = call!(app, bearer(TestRequest::get().uri(&users), adm));
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // A page lists each person with their own memberships (read for the page in one query).
+    let (status, _, _) = call!(
+        app,
+        bearer(
+            new(
+                json!({"email": "grace@acme.example", "memberships": [{"organization_id": oid, "role": "member"}]})
+            ),
+            adm
+        )
+    );
+    assert_eq!(status, 201);
+    let (_, _, list) = call!(app, bearer(TestRequest::get().uri(&users), adm));
+    let memberships: Vec<(String, Value)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["email"].as_str().unwrap().to_owned(),
+                u["memberships"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        memberships.contains(&("ada@acme.example".into(), json!([]))),
+        "{list}"
+    );
+    assert!(
+        memberships.contains(&(
+            "grace@acme.example".into(),
+            json!([{"organization_id": oid, "role": "member"}])
+        )),
+        "{list}"
+    );
     assert_eq!(
         call!(
             app,

@@ -43,6 +43,41 @@ async fn migrations_are_idempotent_and_data_survives_reopen() {
     assert_eq!(store.run(tenants::count).await.unwrap(), 1);
 }
 
+/// A tenant is found by id or by slug; when a slug spells another tenant's id, the id wins.
+#[tokio::test]
+async fn a_tenant_is_found_by_id_or_slug_and_the_id_wins() {
+    const ONE: &str = "01a2309418047284ba2f668b7df15e33";
+    const TWO: &str = "01a2309418047284ba2f668b7df15e34";
+    const THREE: &str = "01a2309418047284ba2f668b7df15e35";
+    // A slug shaped like an id that no tenant has.
+    const SHAPED: &str = "0123456789abcdef0123456789abcdef";
+    let db = TestDb::new();
+    let store = open(&db);
+    store
+        .run(|c| {
+            tenants::insert(c, &tenant(ONE, "acme"))?;
+            tenants::insert(c, &tenant(TWO, ONE))?;
+            tenants::insert(c, &tenant(THREE, SHAPED))
+        })
+        .await
+        .unwrap();
+    let find = |key: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .run(move |c| tenants::find_by_id_or_slug(c, key))
+                .await
+                .unwrap()
+                .map(|t| t.id)
+        }
+    };
+    assert_eq!(find(ONE).await.as_deref(), Some(ONE));
+    assert_eq!(find("acme").await.as_deref(), Some(ONE));
+    assert_eq!(find(TWO).await.as_deref(), Some(TWO));
+    assert_eq!(find(SHAPED).await.as_deref(), Some(THREE));
+    assert_eq!(find("nobody").await, None);
+}
+
 /// Typed rows: a stored value outside its vocabulary, or settings that are not the settings
 /// object, is reported as damaged data when the row is read, never replaced by a default.
 #[tokio::test]

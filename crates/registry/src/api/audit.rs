@@ -4,10 +4,11 @@ use actix_web::{web, HttpResponse};
 use http::{ApiError, CommonProblems, PageQuery};
 use serde::{Deserialize, Serialize};
 use store::repo::audit::{self, AuditFilter, AuditRow};
+use store::repo::tenants::TenantRow;
 use store::Store;
 use utoipa::{IntoParams, ToSchema};
 
-use super::managed_tenant;
+use super::tenant_page;
 use crate::actor::Actor;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -81,7 +82,6 @@ pub async fn list(
     q: web::Query<AuditQuery>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = managed_tenant(&store, &actor, &id).await?;
     let q = q.into_inner();
     let page = PageQuery {
         limit: q.limit,
@@ -94,13 +94,10 @@ pub async fn list(
         from: q.from,
         to: q.to,
     };
-    let (rows, next_cursor) = page
-        .load(
-            &store,
-            move |c, after, n| audit::list(c, &tenant.id, &filter, after, n),
-            |r| &r.id,
-        )
-        .await?;
+    let list = move |c: &mut _, t: &TenantRow, after: Option<&str>, n| {
+        audit::list(c, &t.id, &filter, after, n)
+    };
+    let (rows, next_cursor) = tenant_page(&store, &actor, &id, &page, list, |r| &r.id).await?;
     Ok(HttpResponse::Ok().json(AuditList {
         items: rows.into_iter().map(view).collect(),
         next_cursor,

@@ -17,7 +17,7 @@ use tokens::cache::Caches;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::managed_tenant;
+use super::{managed_tenant, tenant_page};
 use crate::actor::Actor;
 use crate::clients::ClientError;
 pub use crate::clients::{valid_scopes, CreateClient, NewSecret, RotateSecret, UpdateClient};
@@ -182,14 +182,9 @@ pub async fn list(
     page: web::Query<PageQuery>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = managed_tenant(&store, &actor, &id).await?;
-    let (rows, next_cursor) = page
-        .load(
-            &store,
-            move |c, after, n| clients::list(c, &tenant.id, None, after, n),
-            |r| &r.id,
-        )
-        .await?;
+    let list =
+        |c: &mut _, t: &TenantRow, after: Option<&str>, n| clients::list(c, &t.id, None, after, n);
+    let (rows, next_cursor) = tenant_page(&store, &actor, &id, &page, list, |r| &r.id).await?;
     Ok(HttpResponse::Ok().json(ClientList {
         items: rows.iter().map(view).collect(),
         next_cursor,

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::organizations::managed_organization;
+use super::with_organization;
 use crate::actor::Actor;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -197,13 +198,12 @@ pub async fn list(
     page: web::Query<PageQuery>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, org) = managed_organization(&store, &actor, &path.0, &path.1).await?;
-    let (rows, next_cursor) = page
-        .load(
-            &store,
-            move |c, after, n| devices::list(c, &org.id, after, n),
-            |r| &r.id,
-        )
+    let page = page.resolve()?;
+    let (rows, next_cursor) =
+        with_organization(&store, &actor, (&path.0, &path.1), move |c, _, org| {
+            let list = |c: &mut _, after: Option<&str>, n| devices::list(c, &org.id, after, n);
+            Ok(page.load(c, list, |r| &r.id)?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(DeviceList {
         items: rows.iter().map(view).collect(),
@@ -216,14 +216,14 @@ async fn managed_device(
     actor: &Actor,
     path: &(String, String, String),
 ) -> Result<(store::repo::tenants::TenantRow, DeviceRow), ApiError> {
-    let (tenant, org) = managed_organization(store, actor, &path.0, &path.1).await?;
-    let (tid, did) = (tenant.id.clone(), path.2.clone());
-    let device = store
-        .run(move |c| devices::find(c, &tid, &did))
-        .await?
-        .filter(|d| d.organization_id == org.id)
-        .ok_or_else(|| ApiError::NotFound("device".into()))?;
-    Ok((tenant, device))
+    let did = path.2.clone();
+    with_organization(store, actor, (&path.0, &path.1), move |c, tenant, org| {
+        let device = devices::find(c, &tenant.id, &did)?
+            .filter(|d| d.organization_id == org.id)
+            .ok_or_else(|| ApiError::NotFound("device".into()))?;
+        Ok((tenant, device))
+    })
+    .await
 }
 
 /// Get a device.

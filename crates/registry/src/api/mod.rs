@@ -11,12 +11,13 @@ pub mod trust_anchors;
 pub mod users;
 
 use actix_web::web;
-use http::ApiError;
+use http::{ApiError, Failure, PageQuery};
+use store::repo::organizations::OrganizationRow;
 use store::repo::tenants::TenantRow;
-use store::Store;
+use store::{DbConnection, Store, StoreError};
 use utoipa::OpenApi;
 
-use crate::actor::Actor;
+use crate::actor::{Access, Actor};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -137,11 +138,78 @@ pub(crate) async fn managed_tenant(
     actor: &Actor,
     id: &str,
 ) -> Result<TenantRow, ApiError> {
-    let tenant = crate::tenants::find(store, id)
-        .await?
+    with_tenant(store, actor, id, |_, tenant| Ok(tenant)).await
+}
+
+/// Runs `f` with the tenant in the path (if the caller may manage it) on the same connection:
+/// one checkout for the lookup, the check and what `f` reads.
+pub(crate) async fn with_tenant<T, F>(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    f: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection, TenantRow) -> Result<T, Failure> + Send + 'static,
+    T: Send + 'static,
+{
+    let (access, id) = (actor.access(), id.to_owned());
+    http::run_in(store, move |c| {
+        let tenant = tenant_in(c, &access, &id)?;
+        f(c, tenant)
+    })
+    .await
+}
+
+/// One page of the tenant's rows (`load(conn, tenant, after, n)`), read on the connection that
+/// found the tenant and checked the caller.
+pub(crate) async fn tenant_page<R, F>(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    page: &PageQuery,
+    load: F,
+    key: fn(&R) -> &str,
+) -> Result<(Vec<R>, Option<String>), ApiError>
+where
+    F: FnOnce(&mut DbConnection, &TenantRow, Option<&str>, i64) -> Result<Vec<R>, StoreError>
+        + Send
+        + 'static,
+    R: Send + 'static,
+{
+    let page = page.resolve()?;
+    with_tenant(store, actor, id, move |c, tenant| {
+        let rows = |c: &mut DbConnection, after: Option<&str>, n| load(c, &tenant, after, n);
+        Ok(page.load(c, rows, key)?)
+    })
+    .await
+}
+
+fn tenant_in(c: &mut DbConnection, access: &Access, id: &str) -> Result<TenantRow, Failure> {
+    let tenant = store::repo::tenants::find_by_id_or_slug(c, id)?
         .ok_or_else(|| ApiError::NotFound("tenant".into()))?;
-    actor.check(&tenant)?;
+    access.check(&tenant)?;
     Ok(tenant)
+}
+
+/// Like [`with_tenant`], with the tenant's organization `oid` too (404 when it is another's).
+pub(crate) async fn with_organization<T, F>(
+    store: &Store,
+    actor: &Actor,
+    (id, oid): (&str, &str),
+    f: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection, TenantRow, OrganizationRow) -> Result<T, Failure> + Send + 'static,
+    T: Send + 'static,
+{
+    let oid = oid.to_owned();
+    with_tenant(store, actor, id, move |c, tenant| {
+        let org = store::repo::organizations::find(c, &tenant.id, &oid)?
+            .ok_or_else(|| ApiError::NotFound("organization".into()))?;
+        f(c, tenant, org)
+    })
+    .await
 }
 
 #[derive(OpenApi)]

@@ -8,12 +8,13 @@ use http::{
 };
 use serde::{Deserialize, Serialize};
 use store::repo::organizations::{self, OrganizationRow};
+use store::repo::tenants::TenantRow;
 use store::Store;
 use tokens::cache::Caches;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::managed_tenant;
+use super::{managed_tenant, tenant_page, with_organization};
 use crate::actor::Actor;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -67,14 +68,8 @@ pub(crate) async fn managed_organization(
     actor: &Actor,
     tenant: &str,
     oid: &str,
-) -> Result<(store::repo::tenants::TenantRow, OrganizationRow), ApiError> {
-    let tenant = managed_tenant(store, actor, tenant).await?;
-    let (tid, o) = (tenant.id.clone(), oid.to_owned());
-    let org = store
-        .run(move |c| organizations::find(c, &tid, &o))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("organization".into()))?;
-    Ok((tenant, org))
+) -> Result<(TenantRow, OrganizationRow), ApiError> {
+    with_organization(store, actor, (tenant, oid), |_, t, o| Ok((t, o))).await
 }
 
 /// Create an organization.
@@ -128,14 +123,9 @@ pub async fn list(
     page: web::Query<PageQuery>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = managed_tenant(&store, &actor, &id).await?;
-    let (rows, next_cursor) = page
-        .load(
-            &store,
-            move |c, after, n| organizations::list(c, &tenant.id, after, n),
-            |r| &r.id,
-        )
-        .await?;
+    let list =
+        |c: &mut _, t: &TenantRow, after: Option<&str>, n| organizations::list(c, &t.id, after, n);
+    let (rows, next_cursor) = tenant_page(&store, &actor, &id, &page, list, |r| &r.id).await?;
     Ok(HttpResponse::Ok().json(OrganizationList {
         items: rows.iter().map(view).collect(),
         next_cursor,

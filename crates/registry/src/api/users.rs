@@ -8,13 +8,14 @@ use http::{
 };
 use serde::{Deserialize, Serialize};
 use store::repo::memberships::{self, MembershipRow};
+use store::repo::tenants::TenantRow;
 use store::repo::users::{self, UserRow};
-use store::{Store, StoreError};
+use store::Store;
 use tokens::password_gate::PasswordGate;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::managed_tenant;
+use super::{managed_tenant, tenant_page};
 use crate::actor::Actor;
 
 pub use crate::users::Membership;
@@ -159,14 +160,16 @@ pub async fn list(
     page: web::Query<PageQuery>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = managed_tenant(&store, &actor, &id).await?;
-    let load = move |c: &mut store::DbConnection, after: Option<&str>, n: i64| {
-        users::list(c, &tenant.id, after, n)?
+    let load = |c: &mut store::DbConnection, t: &TenantRow, after: Option<&str>, n: i64| {
+        let users = users::list(c, &t.id, after, n)?;
+        let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+        let mut of = memberships::of_users(c, &ids)?;
+        Ok(users
             .into_iter()
-            .map(|u| Ok((memberships::of_user(c, &u.id)?, u)))
-            .collect::<Result<Vec<_>, StoreError>>()
+            .map(|u| (of.remove(&u.id).unwrap_or_default(), u))
+            .collect())
     };
-    let (rows, next_cursor) = page.load(&store, load, |(_, u)| &u.id).await?;
+    let (rows, next_cursor) = tenant_page(&store, &actor, &id, &page, load, |(_, u)| &u.id).await?;
     let items = rows.iter().map(|(m, u)| view(u, m)).collect();
     Ok(HttpResponse::Ok().json(UserList { items, next_cursor }))
 }

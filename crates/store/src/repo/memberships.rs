@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use domain::model::MembershipRole;
 
@@ -20,6 +22,26 @@ pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<MembershipR
         .order(memberships::organization_id.asc())
         .select(MembershipRow::as_select())
         .load(conn)?)
+}
+
+/// The memberships of each of `user_ids` (a page of users), in one query.
+pub fn of_users(
+    conn: &mut DbConnection,
+    user_ids: &[&str],
+) -> Result<HashMap<String, Vec<MembershipRow>>, StoreError> {
+    let rows: Vec<MembershipRow> = memberships::table
+        .filter(memberships::user_id.eq_any(user_ids))
+        .order((
+            memberships::user_id.asc(),
+            memberships::organization_id.asc(),
+        ))
+        .select(MembershipRow::as_select())
+        .load(conn)?;
+    let mut of: HashMap<String, Vec<MembershipRow>> = HashMap::new();
+    for row in rows {
+        of.entry(row.user_id.clone()).or_default().push(row);
+    }
+    Ok(of)
 }
 
 /// Replaces the user's memberships with `rows`.

@@ -37,6 +37,30 @@ pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> Result<Option<Tenant
         .optional()?)
 }
 
+/// The tenant with this id, or else the one with this slug. A slug may spell another tenant's
+/// id (32 hex digits is a valid slug); the id wins, as in the URLs.
+///
+/// Ids are UUIDs in simple form: a key of that shape is looked up as an id first, any other as
+/// a slug first, and the second lookup runs only when the first finds nothing. So the common
+/// case is one indexed lookup (a single `id = $1 OR slug = $1` costs PostgreSQL a bitmap scan
+/// and a sort on every admin request).
+pub fn find_by_id_or_slug(
+    conn: &mut DbConnection,
+    key: &str,
+) -> Result<Option<TenantRow>, StoreError> {
+    let id_shaped = key.len() == 32 && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let found = if id_shaped {
+        find(conn, key)?
+    } else {
+        find_by_slug(conn, key)?
+    };
+    match found {
+        Some(t) => Ok(Some(t)),
+        None if id_shaped => find_by_slug(conn, key),
+        None => find(conn, key),
+    }
+}
+
 pub fn count(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(tenants::table.count().get_result(conn)?)
 }
