@@ -69,11 +69,6 @@ impl Actor {
             && self.bearer.has_role(TenantRole::PlatformAdmin.as_str())
     }
 
-    /// May this caller manage `tenant`? `Err(NotFound)` for a tenant it may not even see.
-    pub fn check(&self, tenant: &TenantRow) -> Result<(), ApiError> {
-        self.access().check(tenant)
-    }
-
     /// What this caller may manage, as a value that can travel with the reads it guards.
     pub fn access(&self) -> Access {
         Access {

@@ -131,11 +131,7 @@ fn password_form(email: &str, password: &str) -> String {
 /// Password, then the code from the mail: the tokens of a person.
 async fn sign_in<S, B>(app: &S, w: &World, email: &str) -> Value
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let (s, h, b) = send(
@@ -179,11 +175,7 @@ fn client_form(extra: &[(&str, &str)]) -> String {
 /// Ada, the vendor's owner, signed in: her token response and access token.
 async fn ada<S, B>(app: &S, w: &World) -> (Value, String)
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let ada = sign_in(app, w, ADA).await;
@@ -194,11 +186,7 @@ where
 /// An integration Ada creates for her vendor: its client id and secret (shown once).
 async fn integration<S, B>(app: &S, w: &World, ada_at: &str) -> (String, String)
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let (s, _, created) = send(
@@ -218,11 +206,7 @@ where
 /// Ada asks for her vendor to act for the department; the pending enrollment's id.
 async fn request_enrollment<S, B>(app: &S, w: &World, ada_at: &str) -> String
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let (s, _, e) = send(
@@ -241,11 +225,7 @@ where
 /// Dana, the department's owner, takes `decision` on the enrollment; her access token.
 async fn department_decides<S, B>(app: &S, w: &World, enrollment: &str, decision: &str) -> String
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let dana = sign_in(app, w, DANA).await;
@@ -679,11 +659,7 @@ async fn every_account_action_is_audited_under_one_actor_and_without_secrets() {
 
 async fn start_sign_in<S, B>(app: &S, email: &str) -> String
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let (s, _, b) = send(

@@ -68,11 +68,7 @@ fn authorize_url(extra: &[(&str, &str)], skip: &[&str]) -> String {
 /// Signs in through the pages from a redirect to the sign-in page; where it leads back.
 async fn sign_in<S, B>(b: &mut Browser, app: &S, env: &Env, signin_url: &str) -> String
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let page = b.get(app, signin_url).await;
@@ -114,11 +110,7 @@ where
 /// as needed); the redirect's query.
 async fn code_for<S, B>(b: &mut Browser, app: &S, env: &Env, url: &str) -> HashMap<String, String>
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let mut page = b.get(app, url).await;

@@ -15,11 +15,7 @@ use serde_json::{json, Value};
 /// Status, the headers a client acts on, and the body (the request id masked).
 async fn answer<S, B>(app: &S, req: TestRequest) -> Value
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let (status, headers, mut body) = send(app, req).await;

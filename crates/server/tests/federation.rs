@@ -253,11 +253,7 @@ impl Issuer {
 /// Registers a trusted issuer of `acme` through the admin API; its view.
 async fn trust<S, B>(app: &S, admin: &str, body: serde_json::Value) -> serde_json::Value
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let (s, _, b) = call!(

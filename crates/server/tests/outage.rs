@@ -72,11 +72,7 @@ async fn setup(state: &portcullis_server::app::AppState) -> Probe {
 /// introspection, the admin API, readiness, the JWKS.
 async fn round<S, B>(app: &S, p: &Probe) -> Vec<Answer>
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let requests: Vec<(&'static str, TestRequest)> = vec![
@@ -147,11 +143,7 @@ fn check_outage_answer(a: &Answer) {
 /// `within`. Returns how long recovery took.
 async fn recovers<S, B>(app: &S, p: &Probe, within: Duration) -> Duration
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let start = Instant::now();

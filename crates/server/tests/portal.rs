@@ -89,11 +89,7 @@ async fn world() -> World {
 /// Signs `email` in through the pages (password, then the emailed code).
 async fn sign_in<S, B>(b: &mut Browser, app: &S, env: &Env, email: &str)
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let page = b
@@ -144,11 +140,7 @@ fn revealed(page: &Page) -> String {
 
 async fn create<S, B>(b: &mut Browser, app: &S, entity: &str, fields: &[(&str, &str)]) -> Page
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let page = b.get(app, &format!("/t/acme/portal/e/{entity}")).await;

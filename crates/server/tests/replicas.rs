@@ -59,11 +59,7 @@ where
 /// The status of a client_credentials request of `id` at acme.
 async fn credentials<S, B>(app: &S, id: &str, secret: &str) -> u16
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let (s, _, _) = call!(

@@ -5,7 +5,7 @@
 //! directory. `cargo xtask test` runs the whole suite once each way.
 //!
 //! Test support only: failing to set up a test database panics, which fails that test.
-#![allow(clippy::expect_used, clippy::panic)]
+#![allow(clippy::panic)]
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
@@ -33,7 +33,8 @@ impl TestDb {
     }
 
     pub fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("temporary directory");
+        let dir = tempfile::tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
         let url = DatabaseUrl::sqlite(dir.path().join("portcullis.db"));
         TestDb {
             url,
@@ -49,7 +50,7 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("test PostgreSQL at {admin_url} unreachable: {e}"));
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create test database");
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
         let url = replace_database(admin_url, &name);
         TestDb {
             url: DatabaseUrl::Postgres(url),

@@ -237,11 +237,7 @@ pub async fn send<S, B>(
     req: actix_web::test::TestRequest,
 ) -> (u16, actix_web::http::header::HeaderMap, serde_json::Value)
 where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     call!(app, req)
@@ -346,14 +342,30 @@ pub async fn bootstrap_platform(state: &AppState) {
     .unwrap();
 }
 
-/// An access token by client_credentials with HTTP Basic; panics unless issued.
-pub async fn client_token<S, B>(app: &S, slug: &str, id: &str, secret: &str) -> String
-where
+/// The app under test as actix's test helpers take it (`init_service`'s result), named once
+/// instead of spelled out at every helper.
+pub trait TestApp<B>:
+    actix_web::dev::Service<
+    actix_http::Request,
+    Response = actix_web::dev::ServiceResponse<B>,
+    Error = actix_web::Error,
+>
+{
+}
+
+impl<S, B> TestApp<B> for S where
     S: actix_web::dev::Service<
         actix_http::Request,
         Response = actix_web::dev::ServiceResponse<B>,
         Error = actix_web::Error,
-    >,
+    >
+{
+}
+
+/// An access token by client_credentials with HTTP Basic; panics unless issued.
+pub async fn client_token<S, B>(app: &S, slug: &str, id: &str, secret: &str) -> String
+where
+    S: TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let (s, _, b) = call!(
